@@ -1,0 +1,31 @@
+"""PP-TinyPose: LiteHRNet backbone + 1x1 conv to one heatmap per joint.
+
+Same network and parameter names as PaddleDetection's TopDownHRNet with
+`LiteHRNet(network_type=wider_naive)` and `width: 40` (configs/keypoint/tiny_pose/).
+Only the raw network lives here; flip test and decoding are separate steps.
+"""
+import paddle.nn as nn
+from paddle import ParamAttr
+from paddle.nn.initializer import Uniform
+
+from tasks.keypoint.lite_hrnet import NETWORKS, LiteHRNet
+
+
+class TinyPose(nn.Layer):
+    """forward(image [N,3,H,W] float32, already normalized) -> heatmaps [N, num_joints, H/4, W/4]."""
+
+    def __init__(self, num_joints=17, width=40, network_type="wider_naive"):
+        super().__init__()
+        first = NETWORKS[network_type]["channels"][-1][0] if network_type in NETWORKS else None
+        if first is not None and width != first:
+            raise ValueError(f"TinyPose: width {width} does not match the {network_type!r} "
+                             f"backbone, whose highest-resolution branch has {first} channels")
+        self.num_joints = num_joints
+        self.backbone = LiteHRNet(network_type)
+        bound = 1.0 / width ** 0.5
+        self.final_conv = nn.Conv2D(width, num_joints, 1,
+                                    weight_attr=ParamAttr(initializer=Uniform(-bound, bound)),
+                                    bias_attr=ParamAttr(initializer=Uniform(-bound, bound)))
+
+    def forward(self, image):
+        return self.final_conv(self.backbone(image)[0])
