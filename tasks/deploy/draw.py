@@ -1,0 +1,47 @@
+"""Draw COCO-17 skeletons (and optional person boxes) on a BGR image."""
+import cv2
+import numpy as np
+
+# COCO skeleton as 0-based joint pairs (pycocotools' `skeleton` minus 1).
+COCO_SKELETON = (
+    (15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6),
+    (5, 7), (6, 8), (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6),
+)
+# One BGR colour per limb: left side warm, right side cool, trunk/face neutral tones.
+LIMB_COLORS = (
+    (0, 128, 255), (0, 165, 255), (255, 128, 0), (255, 165, 0), (0, 255, 0), (0, 200, 255),
+    (255, 200, 0), (0, 255, 128), (0, 80, 255), (255, 80, 0), (0, 0, 255), (255, 0, 0),
+    (255, 0, 255), (200, 0, 255), (255, 0, 200), (160, 0, 255), (255, 0, 160), (128, 128, 255),
+    (255, 128, 128),
+)
+JOINT_COLOR = (255, 255, 255)
+BOX_COLOR = (0, 255, 255)
+
+
+def draw_pose(image_bgr, keypoints, boxes=None, score_thr=0.3):
+    """Return a copy of `image_bgr` with skeletons drawn.
+
+    keypoints: [P, 17, 3] (x, y, score) in image pixels; joints with score < score_thr
+    and limbs touching them are not drawn. boxes: optional [P, 4] (x1, y1, x2, y2) or
+    [P, 5] with a score that is written above the box.
+    """
+    canvas = np.ascontiguousarray(image_bgr).copy()
+    keypoints = np.asarray(keypoints, dtype=np.float32).reshape(-1, 17, 3)
+    thickness = max(1, round(min(canvas.shape[:2]) / 200))
+    if boxes is not None:
+        for box in np.asarray(boxes, dtype=np.float32).reshape(len(boxes), -1):
+            x1, y1, x2, y2 = (int(round(v)) for v in box[:4])
+            cv2.rectangle(canvas, (x1, y1), (x2, y2), BOX_COLOR, thickness)
+            if box.shape[0] > 4:
+                cv2.putText(canvas, f"{box[4]:.2f}", (x1, max(y1 - 3, 10)), cv2.FONT_HERSHEY_SIMPLEX,
+                            0.4 * thickness, BOX_COLOR, thickness)
+    for person in keypoints:
+        shown = person[:, 2] >= score_thr
+        points = [(int(round(x)), int(round(y))) for x, y in person[:, :2]]
+        for (a, b), color in zip(COCO_SKELETON, LIMB_COLORS):
+            if shown[a] and shown[b]:
+                cv2.line(canvas, points[a], points[b], color, thickness + 1, cv2.LINE_AA)
+        for joint, visible in enumerate(shown):
+            if visible:
+                cv2.circle(canvas, points[joint], thickness + 1, JOINT_COLOR, -1, cv2.LINE_AA)
+    return canvas
