@@ -1,0 +1,238 @@
+"""Paddle-Lite conversion and checks, driven from the main environment.
+
+Everything that needs paddlelite runs in the Lite environment (``lite_env``) as
+a subprocess: ``paddle_lite_opt`` for conversion, ``lite_runner.py`` to run or
+inspect an ``.nb`` file. Arrays cross over as ``.npy`` files.
+
+Facts this relies on (DESIGN.md): opt reads only the legacy program format; an
+ARM ``.nb`` does not run on x86, so correctness is checked on a second, x86
+conversion of the same model; FP16 kernels exist for ARM only, so an FP16
+``.nb`` is checked by what can be checked here (it loads, its size, its op
+list) plus an estimate of the rounding cost made with Paddle itself.
+"""
+import json
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from tasks.deploy.export import file_record
+from tasks.deploy.lite_env import find_lite_python, lite_opt_script
+
+RUNNER = Path(__file__).with_name("lite_runner.py")
+PRECISIONS = ("fp32", "fp16")
+TARGETS = ("arm", "x86")
+FP32_TOL = 1e-4
+FP16_MAX_PX = 0.5
+
+
+class LiteError(RuntimeError):
+    """A Paddle-Lite step failed; the message names the file and the figures."""
+
+
+def _run(cmd, what, timeout, env=None):
+    proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=timeout,
+                          env=dict(os.environ, **(env or {})))
+    if proc.returncode != 0:
+        raise LiteError(f"{what} failed (exit {proc.returncode}):\n{(proc.stdout + proc.stderr)[-3000:]}")
+    return proc
+
+
+def convert_lite(model_dir, out_prefix, *, precision="fp32", target="arm", lite_python=None, timeout=600):
+    """paddle_lite_opt model_dir/model.pdmodel -> ``<out_prefix>.nb`` (naive buffer); returns its path.
+
+    precision "fp16" is valid for target "arm" only (Paddle-Lite has no x86 FP16 kernels).
+    """
+    if precision not in PRECISIONS or target not in TARGETS:
+        raise ValueError(f"precision must be one of {PRECISIONS} and target one of {TARGETS}, "
+                         f"got {precision!r}, {target!r}")
+    if precision == "fp16" and target != "arm":
+        raise ValueError("FP16 .nb files exist for target 'arm' only (Paddle-Lite has FP16 kernels only for ARM)")
+    model_dir = Path(model_dir)
+    for name in ("model.pdmodel", "model.pdiparams"):
+        if not (model_dir / name).is_file():
+            raise LiteError(f"{model_dir / name} missing: paddle_lite_opt needs the legacy export "
+                            "(tasks.deploy.export.export_inference_model)")
+    lite_python = find_lite_python(lite_python)
+    out_prefix = Path(out_prefix)
+    out_prefix.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [lite_python, lite_opt_script(lite_python),
+           f"--model_file={model_dir / 'model.pdmodel'}", f"--param_file={model_dir / 'model.pdiparams'}",
+           "--optimize_out_type=naive_buffer", f"--optimize_out={out_prefix}", f"--valid_targets={target}"]
+    if precision == "fp16":
+        cmd.append("--enable_fp16=true")
+    _run(cmd, f"paddle_lite_opt {model_dir} -> {out_prefix}.nb ({precision}, {target})", timeout)
+    nb_path = out_prefix.with_name(out_prefix.name + ".nb")
+    if not nb_path.is_file() or nb_path.stat().st_size == 0:
+        raise LiteError(f"paddle_lite_opt reported success but wrote no {nb_path}")
+    return nb_path
+
+
+def run_lite_x86(nb_path, inputs, *, lite_python=None, threads=2, repeat=1, warmup=0,
+                 return_times=False, timeout=600):
+    """Run an x86 ``.nb`` in the Lite environment on ``inputs`` (dict name -> array, or a list, in
+    the model's input order); returns the outputs as a list of arrays (and the per-run times in ms
+    when ``return_times``). ``threads`` sets OMP/MKL threads: Lite's Python MobileConfig has no
+    thread setting for x86.
+    """
+    arrays = list(inputs.values()) if isinstance(inputs, dict) else list(inputs)
+    lite_python = find_lite_python(lite_python)
+    with tempfile.TemporaryDirectory(prefix="lite-run-") as tmp:
+        in_dir, out_dir = Path(tmp, "in"), Path(tmp, "out")
+        in_dir.mkdir()
+        for i, array in enumerate(arrays):
+            np.save(in_dir / f"{i}.npy", np.ascontiguousarray(array, dtype=np.float32))
+        threads_env = {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+        _run([lite_python, RUNNER, "run", nb_path, in_dir, out_dir, "--repeat", repeat, "--warmup", warmup],
+             f"running {nb_path} in the Lite environment", timeout, env=threads_env)
+        timing = json.loads((out_dir / "timing.json").read_text())
+        outputs = [np.load(out_dir / f"{i}.npy") for i in range(len(timing["output_names"]))]
+    return (outputs, timing["times_ms"]) if return_times else outputs
+
+
+def inspect_nb(nb_path, *, lite_python=None, timeout=300):
+    """What can be learnt about an ``.nb`` without running it (works for ARM and FP16 files).
+
+    Returns {"path", "size", "sha256", "loads", "load_error", "ops" {op type: count},
+    "input_names", "output_names"}. ``loads`` is whether Paddle-Lite's MobileConfig
+    could create a predictor from it in the Lite environment (a crash counts as False).
+    """
+    nb_path = Path(nb_path)
+    info = {"path": str(nb_path), **file_record(nb_path), "loads": False, "load_error": None,
+            "ops": {}, "input_names": [], "output_names": []}
+    lite_python = find_lite_python(lite_python)
+    with tempfile.TemporaryDirectory(prefix="lite-inspect-") as tmp:
+        out_json = Path(tmp, "info.json")
+        proc = subprocess.run([str(lite_python), str(RUNNER), "inspect", str(nb_path), str(out_json)],
+                              capture_output=True, text=True, timeout=timeout)
+        if proc.returncode == 0 and out_json.is_file():
+            info.update(json.loads(out_json.read_text()), loads=True)
+        else:
+            info["load_error"] = (f"exit {proc.returncode}: " + (proc.stdout + proc.stderr)[-1500:]).strip()
+    return info
+
+
+def verify_nb(nb_path, record=None, *, lite_python=None):
+    """Fail (LiteError) when an ``.nb`` is missing, empty, differs from ``record``
+    ({"sha256", "size"} written when it was made) or does not load in Paddle-Lite.
+    Returns ``inspect_nb``'s dict.
+    """
+    nb_path = Path(nb_path)
+    if not nb_path.is_file() or nb_path.stat().st_size == 0:
+        raise LiteError(f"{nb_path} is missing or empty")
+    if record is not None:
+        actual = file_record(nb_path)
+        if actual["size"] != record["size"] or actual["sha256"] != record["sha256"]:
+            raise LiteError(f"{nb_path} is corrupted or truncated: size {actual['size']} sha256 "
+                            f"{actual['sha256'][:16]}..., recorded size {record['size']} sha256 "
+                            f"{record['sha256'][:16]}...; convert it again")
+    info = inspect_nb(nb_path, lite_python=lite_python)
+    if not info["loads"] or not info["ops"]:
+        raise LiteError(f"{nb_path} does not load in Paddle-Lite (corrupted or truncated?): {info['load_error']}")
+    return info
+
+
+def check_lite(model_dir, nb_x86, inputs, *, tol=FP32_TOL, lite_python=None, threads=2):
+    """Compare an x86 ``.nb`` with paddle.inference on the same ``inputs`` (list or dict of arrays).
+
+    Returns {"max_abs_diff", "tol", "ok", "output_shapes"}; raises LiteError with
+    the figures when the largest absolute difference over all outputs exceeds ``tol``.
+    """
+    from tasks.deploy.runtimes import PaddleInferenceRunner
+
+    arrays = list(inputs.values()) if isinstance(inputs, dict) else list(inputs)
+    expected = PaddleInferenceRunner(model_dir, threads=threads)(*arrays)
+    actual = run_lite_x86(nb_x86, arrays, lite_python=lite_python, threads=threads)
+    result = compare_outputs(expected, actual, tol)
+    if not result["ok"]:
+        raise LiteError(f"{nb_x86} does not reproduce paddle.inference on {model_dir}: max abs diff "
+                        f"{result['max_abs_diff']:.3g} > {tol:g} (shapes {result['output_shapes']})")
+    return result
+
+
+def compare_outputs(expected, actual, tol):
+    """Largest absolute difference between two output lists; shapes must match."""
+    if len(expected) != len(actual):
+        raise LiteError(f"output count differs: expected {len(expected)}, got {len(actual)}")
+    diffs = []
+    for i, (e, a) in enumerate(zip(expected, actual)):
+        if e.shape != a.shape:
+            raise LiteError(f"output {i}: shape {a.shape} != expected {e.shape}")
+        diffs.append(float(np.max(np.abs(e.astype(np.float64) - a.astype(np.float64)))) if e.size else 0.0)
+    max_diff = max(diffs) if diffs else 0.0
+    return {"max_abs_diff": max_diff, "tol": tol, "ok": bool(max_diff <= tol),
+            "output_shapes": [list(e.shape) for e in expected]}
+
+
+def estimate_fp16_cost(model, images, *, codec=None, max_px=FP16_MAX_PX):
+    """Accuracy cost of FP16 weights, estimated with Paddle on x86 (FP16 kernels are ARM-only).
+
+    model: a dygraph keypoint model with its weights loaded (left unchanged).
+    images: normalized input [N, 3, H, W] float32.
+    Runs the model as is and with every float32 weight and buffer rounded to
+    float16 and back, decodes both heatmaps with ``codec`` (default DARK for
+    this input and heatmap size) and returns {"max_px", "mean_px", "limit_px",
+    "ok", "max_heatmap_diff"} in input pixels; raises LiteError above ``max_px``.
+    Activations stay float32 here, so this bounds the weight rounding only.
+    """
+    import paddle
+
+    from tasks.keypoint.codecs import DarkHeatmap
+
+    images = np.ascontiguousarray(images, dtype=np.float32)
+    original = {k: v.clone() for k, v in model.state_dict().items()}
+    was_training = model.training
+    model.eval()
+    try:
+        with paddle.no_grad():
+            ref = model(paddle.to_tensor(images)).numpy()
+            model.set_state_dict({k: v.astype("float16").astype("float32") if v.dtype == paddle.float32 else v
+                                  for k, v in original.items()})
+            rounded = model(paddle.to_tensor(images)).numpy()
+    finally:
+        model.set_state_dict(original)
+        model.train(was_training)
+    if codec is None:
+        codec = DarkHeatmap((images.shape[3], images.shape[2]), (ref.shape[3], ref.shape[2]), sigma=1)
+    ref_kpts, _ = codec.decode(ref)
+    fp16_kpts, _ = codec.decode(rounded)
+    dist = np.linalg.norm(ref_kpts.astype(np.float64) - fp16_kpts, axis=-1)
+    result = {"max_px": float(dist.max()), "mean_px": float(dist.mean()), "limit_px": max_px,
+              "ok": bool(dist.max() <= max_px),
+              "max_heatmap_diff": float(np.abs(ref - rounded).max())}
+    if not result["ok"]:
+        raise LiteError(f"FP16-rounded weights move decoded keypoints by up to {result['max_px']:.3f} px "
+                        f"(mean {result['mean_px']:.3f}) > {max_px} px on the fixed inputs")
+    return result
+
+
+def build_lite_model(model_dir, out_prefix, precision, inputs, *, model=None, lite_python=None,
+                     threads=2, tol=FP32_TOL):
+    """Convert ``model_dir`` to ``<out_prefix>.nb`` for ARM and prove it; returns the manifest dict.
+
+    Always: an x86 FP32 twin (in a temporary folder) is run on ``inputs`` and
+    compared with paddle.inference (``check_lite``), and the ARM file is
+    inspected (loads, size, sha256, ops). For ``precision="fp16"`` also
+    ``estimate_fp16_cost(model, inputs[0])``, so ``model`` (dygraph, weights
+    loaded) is required then.
+    """
+    if precision == "fp16" and model is None:
+        raise ValueError("an FP16 conversion needs the dygraph model to estimate its rounding cost")
+    arrays = list(inputs.values()) if isinstance(inputs, dict) else list(inputs)
+    nb_path = convert_lite(model_dir, out_prefix, precision=precision, target="arm", lite_python=lite_python)
+    with tempfile.TemporaryDirectory(prefix="lite-x86-") as tmp:
+        nb_x86 = convert_lite(model_dir, Path(tmp, "model_x86"), precision="fp32", target="x86",
+                              lite_python=lite_python)
+        x86_check = check_lite(model_dir, nb_x86, arrays, tol=tol, lite_python=lite_python, threads=threads)
+    info = verify_nb(nb_path, lite_python=lite_python)
+    manifest = {"nb": nb_path.name, "precision": precision, "target": "arm", "size": info["size"],
+                "sha256": info["sha256"], "ops": info["ops"], "input_names": info["input_names"],
+                "output_names": info["output_names"], "input_shapes": [list(a.shape) for a in arrays],
+                "x86_fp32_check": x86_check}
+    if precision == "fp16":
+        manifest["fp16_weight_rounding"] = estimate_fp16_cost(model, arrays[0])
+        manifest["fp16_note"] = ("FP16 kernels are ARM-only: this file loads here but cannot run on x86; "
+                                 "its accuracy cost is estimated with float16-rounded weights in Paddle")
+    return manifest

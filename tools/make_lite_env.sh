@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Create the Paddle-Lite toolchain environment: Python 3.10 + paddlelite 2.13rc0 + numpy<2.
+# Usage: bash tools/make_lite_env.sh [DEST]   (DEST defaults to <repo>/.venv-lite)
+# The Python 3.10 interpreter comes from $TINYPOSE_LITE_PYTHON_BIN, else pyenv, else python3.10 on PATH.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+dest="${1:-$repo/.venv-lite}"
+constraints="$repo/constraints-lite.txt"
+
+find_python310() {
+    if [[ -n "${TINYPOSE_LITE_PYTHON_BIN:-}" ]]; then
+        echo "$TINYPOSE_LITE_PYTHON_BIN"; return
+    fi
+    if command -v pyenv >/dev/null 2>&1; then
+        local prefix
+        for version in 3.10.13 $(pyenv versions --bare 2>/dev/null | grep -E '^3\.10(\.|$)' || true); do
+            if prefix="$(pyenv prefix "$version" 2>/dev/null)" && [[ -x "$prefix/bin/python3.10" ]]; then
+                echo "$prefix/bin/python3.10"; return
+            fi
+        done
+    fi
+    if command -v python3.10 >/dev/null 2>&1; then
+        command -v python3.10; return
+    fi
+    return 1
+}
+
+if ! python_bin="$(find_python310)"; then
+    echo "error: no Python 3.10 found for the Paddle-Lite environment (paddlelite has wheels only up to 3.10)." >&2
+    echo "Install one (e.g. 'pyenv install 3.10.13') or set TINYPOSE_LITE_PYTHON_BIN=/path/to/python3.10." >&2
+    exit 1
+fi
+version="$("$python_bin" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+if [[ "$version" != "3.10" ]]; then
+    echo "error: $python_bin is Python $version; the Paddle-Lite environment needs Python 3.10." >&2
+    exit 1
+fi
+
+echo "creating $dest with $python_bin"
+"$python_bin" -m venv "$dest"
+"$dest/bin/python" -m pip install --quiet --upgrade pip
+"$dest/bin/python" -m pip install --quiet -c "$constraints" paddlelite "numpy<2"
+"$dest/bin/python" -c 'import numpy, paddlelite.lite as lite; print("paddlelite OK, numpy", numpy.__version__)'
+test -x "$dest/bin/paddle_lite_opt" || { echo "error: $dest/bin/paddle_lite_opt missing after install" >&2; exit 1; }
+echo "Paddle-Lite environment ready: $dest/bin/python"
