@@ -1,0 +1,1 @@
+"""Dataset archives: download (resumable, verified), extract (atomic, safe), locate files inside."""
