@@ -190,19 +190,19 @@ def _defects(record, human, image_size):
     box = record["human_annotations"].get(human)
     found = set()
     if box is None:
-        found.add("human_without_box")
+        found.add("human without box")
     elif box[2] < box[0]:
-        found.add("x2_lt_x1")
+        found.add("box x2 < x1 or y2 < y1")
     if kps is None:
-        found.add("box_without_human")
+        found.add("box without human")
     elif len(kps) != 42:
-        found.add("wrong_keypoint_length")
+        found.add("wrong keypoint length")
     elif image_size is not None:
         w, h = image_size
         points = np.asarray(kps).reshape(14, 3)
         labeled = points[points[:, 2] != 3]
         if ((labeled[:, 0] >= w) | (labeled[:, 1] >= h) | (labeled[:, :2] < 0).any(1)).any():
-            found.add("keypoint_out_of_image")
+            found.add("keypoint outside image")
     return found
 
 
@@ -222,7 +222,7 @@ def test_aic_bad_records_are_the_listed_ones(sample, top, name, split):
         image = images.get(f"{record['image_id']}.jpg")
         if image is None:
             found.append({"image_id": record["image_id"], "human": None,
-                          "reason": "image_missing", "humans": len(keys)})
+                          "reason": "image file missing", "humans": len(keys)})
             continue
         size = image.shape[1], image.shape[0]
         for human in sorted(keys, key=lambda h: int(h[5:])):
@@ -239,8 +239,8 @@ def test_aic_bad_records_are_the_listed_ones(sample, top, name, split):
     assert counts["humans_kept"] + counts["humans_rejected"] == humans
     if split == "train":
         assert {r["reason"] for r in found} == {
-            "human_without_box", "box_without_human", "wrong_keypoint_length", "x2_lt_x1",
-            "keypoint_out_of_image", "image_missing"}
+            "human without box", "box without human", "wrong keypoint length", "box x2 < x1 or y2 < y1",
+            "keypoint outside image", "image file missing"}
 
 
 def test_small_sizes_are_honoured(tmp_path):

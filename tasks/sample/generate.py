@@ -54,10 +54,13 @@ def _coco_empty(index):
     return index % 50 == 29  # real person_keypoints files list images without people too
 
 
-AIC_BAD = {  # index in split -> defect of its last human (or of the whole record)
-    "train": {7: "human_without_box", 17: "box_without_human", 27: "wrong_keypoint_length",
-              37: "x2_lt_x1", 47: "keypoint_out_of_image", 57: "image_missing"},
-    "validation": {4: "x2_lt_x1"},
+# index in split -> defect of its last human, or of the whole record ("image file missing");
+# worded as tasks/annotations/aic_to_coco.py words its rejection reasons.
+AIC_BAD = {
+    "train": {7: "human without box", 17: "box without human", 27: "wrong keypoint length",
+              37: "box x2 < x1 or y2 < y1", 47: "keypoint outside image",
+              57: "image file missing"},
+    "validation": {4: "box x2 < x1 or y2 < y1"},
 }
 _SPLIT_CODES = {"coco/train": 1, "coco/val": 2, "aic/train": 3, "aic/validation": 4}
 
@@ -143,16 +146,16 @@ def _spoil(record, defect, width):
     human = sorted(record["keypoint_annotations"], key=lambda h: int(h[5:]))[-1]
     keypoints = record["keypoint_annotations"]
     boxes = record["human_annotations"]
-    if defect == "human_without_box":
+    if defect == "human without box":
         del boxes[human]
-    elif defect == "box_without_human":
+    elif defect == "box without human":
         del keypoints[human]
-    elif defect == "wrong_keypoint_length":
+    elif defect == "wrong keypoint length":
         keypoints[human] = keypoints[human][:39]
-    elif defect == "x2_lt_x1":
+    elif defect == "box x2 < x1 or y2 < y1":
         x1, y1, x2, y2 = boxes[human]
         boxes[human] = [x2, y1, x1, y2]
-    elif defect == "keypoint_out_of_image":
+    elif defect == "keypoint outside image":
         keypoints[human][0:3] = [width + 20, keypoints[human][1] or 10, 1]
     else:
         raise ValueError(f"unknown AIC defect {defect!r}")
@@ -170,7 +173,7 @@ def build_aic_split(split, count, seed):
                                               people_min=2 if defect else 1)
         record = aic_record(_aic_image_id(seed, split, index), people)
         records.append(record)
-        if defect == "image_missing":
+        if defect == "image file missing":
             rejected.append({"image_id": record["image_id"], "human": None, "reason": defect,
                              "humans": len(record["keypoint_annotations"])})
             continue
@@ -185,9 +188,12 @@ def build_aic_split(split, count, seed):
     by_reason = Counter()
     for r in rejected:
         by_reason[r["reason"]] += r.get("humans", 1)
+    missing = sum(1 for r in rejected if r["human"] is None)
     counts = {
         "records": len(records),
         "images_in_archive": len(members),
+        "images_kept": len(records) - missing,
+        "images_rejected": missing,
         "humans": humans,
         "humans_kept": humans - sum(by_reason.values()),
         "humans_rejected": sum(by_reason.values()),
