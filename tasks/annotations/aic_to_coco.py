@@ -1,0 +1,230 @@
+"""AI Challenger raw keypoint file -> COCO person-keypoint file (rules: DESIGN.md, Data rules).
+
+Per human: AIC joint i goes to COCO joint AIC_TO_COCO[i]; head top and neck are
+dropped; COCO face points 0-4 stay (0, 0, 0); visibility 1->2, 2->1, 3->0 with
+x = y = 0 for 0; bbox [x1, y1, x2-x1, y2-y1] clipped to the image (``clip_boxes``);
+area = w*h; num_keypoints = count of v > 0; iscrowd 0.
+
+Rejections (kept as (image_id, human key or None, reason), counted by reason):
+record level (all its humans rejected with the record's reason): record not an
+object, invalid image_id, keypoint_annotations/human_annotations not an object,
+duplicate image_id (the first record wins), image file missing, unreadable
+image, no humans. Human level: human without box, box without human, wrong
+keypoint length, wrong box length, non-numeric or non-finite value, invalid
+visibility, x2 < x1 or y2 < y1, keypoint outside image (a *labeled* point outside
+[0, width] x [0, height]: the record is rejected rather than clipped, because a
+moved joint is a wrong label), box outside image (nothing left after clipping),
+box area below ``min_box_area``. An image whose humans are all rejected is
+rejected too ("no valid human"); its humans are already counted.
+
+Invariant, asserted and written in the report: input humans == kept + rejected.
+Image ids are 1..N in raw-file order of the kept images, annotation ids 1..M in
+the same order (humans in numeric key order). The AIC sha1 stays in ``aic_id``
+(image: "<sha1>", annotation: "<sha1>/humanN"); the merge moves it to the lineage.
+"""
+import re
+from collections import Counter
+from pathlib import Path
+
+import orjson
+from tqdm import tqdm
+
+from tasks.annotations.coco import NUM_JOINTS, PERSON_ID, person_category
+from tasks.annotations.imagesize import image_size
+from tasks.annotations.validate import finite_sum, gc_paused, load_json, validate_document
+
+AIC_JOINTS = 14
+# COCO index of AIC joints 0..11 (12 head top and 13 neck have no COCO joint).
+AIC_TO_COCO = (6, 8, 10, 5, 7, 9, 12, 14, 16, 11, 13, 15)
+AIC_TO_COCO_VISIBILITY = {1: 2, 2: 1, 3: 0}
+IMAGE_ID_PATTERN = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
+HUMAN_KEY_NUMBER = re.compile(r"(\d+)$")
+
+
+def _human_order(key):
+    match = HUMAN_KEY_NUMBER.search(key)
+    return (key[: match.start()] if match else key, int(match.group(1)) if match else -1, key)
+
+
+def convert_keypoints(kps, width, height):
+    """AIC [x, y, v] * 14 -> COCO [x, y, v] * 17, or a rejection reason (str)."""
+    coco = [0] * (3 * NUM_JOINTS)
+    for aic_index, coco_index in enumerate(AIC_TO_COCO):
+        x, y, v = kps[3 * aic_index: 3 * aic_index + 3]
+        vis = AIC_TO_COCO_VISIBILITY[v]
+        if vis:
+            if not (0 <= x <= width and 0 <= y <= height):
+                return "keypoint outside image"
+            coco[3 * coco_index: 3 * coco_index + 3] = (x, y, vis)
+    return coco
+
+
+def convert_box(box, width, height, clip):
+    """AIC [x1, y1, x2, y2] -> COCO [x, y, w, h] (clipped when `clip`), or a reason."""
+    x1, y1, x2, y2 = box
+    if x2 < x1 or y2 < y1:
+        return "box x2 < x1 or y2 < y1"
+    if clip:
+        cx1, cx2 = min(max(x1, 0), width), min(max(x2, 0), width)
+        cy1, cy2 = min(max(y1, 0), height), min(max(y2, 0), height)
+        if (cx2 - cx1) * (cy2 - cy1) == 0 < (x2 - x1) * (y2 - y1):
+            return "box outside image"
+        x1, y1, x2, y2 = cx1, cy1, cx2, cy2
+    return [x1, y1, x2 - x1, y2 - y1]
+
+
+def convert_human(kps, box, width, height, *, clip_boxes=True, min_box_area=0):
+    """One AIC human -> the COCO annotation fields, or a rejection reason (str)."""
+    if kps is None:
+        return "box without human"
+    if box is None:
+        return "human without box"
+    if type(kps) is not list or len(kps) != 3 * AIC_JOINTS:
+        return "wrong keypoint length"
+    if type(box) is not list or len(box) != 4:
+        return "wrong box length"
+    if finite_sum(kps) is None or finite_sum(box) is None:
+        return "non-numeric or non-finite value"
+    if any(v not in AIC_TO_COCO_VISIBILITY or type(v) is bool for v in kps[2::3]):
+        return "invalid visibility"
+    bbox = convert_box(box, width, height, clip_boxes)
+    if isinstance(bbox, str):
+        return bbox
+    area = bbox[2] * bbox[3]
+    if area < min_box_area:
+        return "box area below min_box_area"
+    coco = convert_keypoints(kps, width, height)
+    if isinstance(coco, str):
+        return coco
+    num = NUM_JOINTS - coco[2::3].count(0)
+    return {"keypoints": coco, "num_keypoints": num, "bbox": bbox, "area": area}
+
+
+def _record_problem(record, seen):
+    """Record-level rejection reason, or None."""
+    if type(record) is not dict:
+        return "record is not an object"
+    image_id = record.get("image_id")
+    if type(image_id) is not str or not IMAGE_ID_PATTERN.fullmatch(image_id):
+        return "invalid image_id"
+    if type(record.get("keypoint_annotations")) is not dict:
+        return "keypoint_annotations missing or not an object"
+    if type(record.get("human_annotations")) is not dict:
+        return "human_annotations missing or not an object"
+    if image_id in seen:
+        return "duplicate image_id"
+    if not record["keypoint_annotations"] and not record["human_annotations"]:
+        return "no humans"
+    return None
+
+
+def _human_keys(record):
+    keys = set()
+    for field in ("keypoint_annotations", "human_annotations"):
+        if isinstance(record, dict) and isinstance(record.get(field), dict):
+            keys.update(record[field])
+    return sorted(keys, key=_human_order)
+
+
+class _Rejections:
+    """Rejected (image_id, human, reason) triples with per-reason counts."""
+
+    def __init__(self):
+        self.items = []
+        self.humans = Counter()
+        self.images = Counter()
+
+    def add(self, image_id, human, reason):
+        self.items.append((image_id, human, reason))
+        self.humans[reason] += 1
+
+    def image(self, image_id, humans, reason):
+        self.images[reason] += 1
+        if not humans:
+            self.items.append((image_id, None, reason))
+        for human in humans:
+            self.add(image_id, human, reason)
+
+
+def convert_aic(raw_json, images_dir, out_json, *, image_prefix="aic/train", clip_boxes=True,
+                min_box_area=0, report_json=None, progress=True):
+    """Convert a raw AIC keypoint file to a COCO person-keypoint file.
+
+    raw_json: the AIC annotation JSON; images_dir: folder of its ``<image_id>.jpg``;
+    out_json: written COCO file; image_prefix: prepended to ``file_name`` so it is
+    relative to the data root; clip_boxes, min_box_area: conversion parameters
+    (both change the output); report_json: optional path for the returned report.
+    Returns the report dict (counts, rejections by reason, the rejections themselves).
+    """
+    with gc_paused():
+        return _convert(Path(raw_json), Path(images_dir), Path(out_json), image_prefix,
+                        clip_boxes, min_box_area, report_json, progress)
+
+
+def _convert(raw_json, images_dir, out_json, image_prefix, clip_boxes, min_box_area,
+             report_json, progress):
+    records = load_json(raw_json)
+    validate_document(records, "aic_keypoints", raw_json)
+    prefix = f"{image_prefix.rstrip('/')}/" if image_prefix else ""
+    images, annotations, rejected = [], [], _Rejections()
+    seen, input_humans = set(), 0
+    for record in tqdm(records, desc=f"convert {raw_json.name}", unit="img", disable=not progress,
+                       mininterval=1.0):
+        humans = _human_keys(record)
+        input_humans += len(humans)
+        image_id = record.get("image_id") if isinstance(record, dict) else None
+        reason = _record_problem(record, seen)
+        if reason is None:
+            seen.add(image_id)
+            path = images_dir / f"{image_id}.jpg"
+            try:
+                width, height = image_size(path)
+            except FileNotFoundError:
+                reason = "image file missing"
+            except (OSError, ValueError):
+                reason = "unreadable image"
+        if reason is not None:
+            rejected.image(image_id, humans, reason)
+            continue
+        kept = []
+        for human in humans:
+            result = convert_human(record["keypoint_annotations"].get(human),
+                                   record["human_annotations"].get(human), width, height,
+                                   clip_boxes=clip_boxes, min_box_area=min_box_area)
+            if isinstance(result, str):
+                rejected.add(image_id, human, result)
+            else:
+                kept.append((human, result))
+        if not kept:
+            rejected.image(image_id, [], "no valid human")
+            continue
+        new_image_id = len(images) + 1
+        images.append({"id": new_image_id, "file_name": f"{prefix}{image_id}.jpg",
+                       "width": width, "height": height, "aic_id": image_id})
+        for human, fields in kept:
+            annotations.append({"id": len(annotations) + 1, "image_id": new_image_id,
+                                "category_id": PERSON_ID, **fields, "iscrowd": 0,
+                                "aic_id": f"{image_id}/{human}"})
+    rejected_humans, rejected_images = rejected.humans.total(), rejected.images.total()
+    assert input_humans == len(annotations) + rejected_humans, "human count invariant broken"
+    assert len(records) == len(images) + rejected_images, "image count invariant broken"
+    out_json.write_bytes(orjson.dumps(
+        {"images": images, "annotations": annotations, "categories": [person_category()]}))
+    report = {
+        "input": str(raw_json),
+        "output": str(out_json),
+        "parameters": {"image_prefix": image_prefix, "clip_boxes": clip_boxes,
+                       "min_box_area": min_box_area},
+        "input_images": len(records), "kept_images": len(images),
+        "rejected_images": rejected_images,
+        "input_humans": input_humans, "kept_humans": len(annotations),
+        "rejected_humans": rejected_humans,
+        "invariant": f"input_humans {input_humans} == kept {len(annotations)} + "
+                     f"rejected {rejected_humans}",
+        "rejected_humans_by_reason": dict(rejected.humans.most_common()),
+        "rejected_images_by_reason": dict(rejected.images.most_common()),
+        "rejections": [list(item) for item in rejected.items],
+    }
+    if report_json is not None:
+        Path(report_json).write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
+    return report
