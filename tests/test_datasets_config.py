@@ -28,7 +28,8 @@ def test_shipped_config_is_valid_and_complete():
     config = load_datasets_config(ROOT / "configs/datasets.yml")
     assert config["coco"]["train2017"]["md5"] == "cced6f7f71b7629ddf16f17bbcfab6b2"
     assert config["coco"]["train2017"]["filename"] == "train2017.zip"
-    assert archive_urls(config["coco"]["val2017"])[0] == "http://images.cocodataset.org/zips/val2017.zip"
+    val_urls = archive_urls(config["coco"]["val2017"])
+    assert val_urls[0] == "http://images.cocodataset.org/zips/val2017.zip"
     for (group, name), layout in DEFAULT_LAYOUTS.items():
         for key, value in layout.items():
             assert config[group][name][key] == value

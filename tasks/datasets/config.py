@@ -79,7 +79,8 @@ def _complete(path: Path, group: str, name: str, entry: dict) -> dict:
     entry["url"] = _absolute_source(path, entry["url"])
     entry["mirrors"] = [_absolute_source(path, m) for m in entry.get("mirrors", [])]
     if "filename" not in entry:
-        filename = posixpath.basename(urllib.parse.unquote(urllib.parse.urlsplit(entry["url"]).path))
+        url_path = urllib.parse.unquote(urllib.parse.urlsplit(entry["url"]).path)
+        filename = posixpath.basename(url_path)
         if not filename:
             raise DatasetsConfigError(f"{path}: {group}/{name}/url: {entry['url']!r} does not end "
                                       f"in a file name; add a `filename` key")

@@ -22,7 +22,7 @@ from pathlib import Path
 import requests
 from tqdm import tqdm
 
-from tasks.datasets.checksum import file_md5, record_md5
+from tasks.datasets.checksum import PROGRESS_MIN_BYTES, file_md5, record_md5
 
 log = logging.getLogger(__name__)
 _MD5_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -54,30 +54,36 @@ class _Partial:
     needs no second pass over a multi-gigabyte file.
     """
 
-    def __init__(self, dest: Path):
+    def __init__(self, dest: Path, progress: bool):
         self.dest = dest
         self.path = dest.with_suffix(dest.suffix + ".part")
         self.digest = hashlib.md5()
         self.size = 0
-        if self.path.exists():  # left by an earlier, interrupted run
-            with open(self.path, "rb") as f:
-                while block := f.read(1 << 20):
-                    self.digest.update(block)
-                    self.size += len(block)
+        if self.path.exists():  # left by an earlier, interrupted run: hash what it holds
+            size = self.path.stat().st_size
+            with open(self.path, "rb") as f, tqdm(
+                total=size, unit="B", unit_scale=True, unit_divisor=1024,
+                desc=f"md5 {self.path.name}", disable=not progress or size < PROGRESS_MIN_BYTES,
+            ) as bar:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    self._count(block, bar)
 
     def reset(self):
         self.path.unlink(missing_ok=True)
         self.digest = hashlib.md5()
         self.size = 0
 
+    def _count(self, block, bar):
+        self.digest.update(block)
+        self.size += len(block)
+        bar.update(len(block))
+
     def append_from(self, blocks, bar):
         with open(self.path, "ab") as f:
             for block in blocks:
                 if block:
                     f.write(block)
-                    self.digest.update(block)
-                    self.size += len(block)
-                    bar.update(len(block))
+                    self._count(block, bar)
 
 
 def download(urls, dest, md5, *, timeout=30, retries=5, backoff=1.0, chunk=1 << 20,
@@ -112,7 +118,7 @@ def download(urls, dest, md5, *, timeout=30, retries=5, backoff=1.0, chunk=1 << 
             if file_md5(dest, progress=progress) == md5:
                 return dest
             log.warning("%s exists but its md5 is not %s; fetching it again", dest, md5)
-        part = _Partial(dest)
+        part = _Partial(dest, progress)
         failures = []
         for url in urls:
             try:
@@ -128,7 +134,8 @@ def download(urls, dest, md5, *, timeout=30, retries=5, backoff=1.0, chunk=1 << 
         raise failures[0]
     kind = ChecksumError if all(isinstance(e, ChecksumError) for e in failures) else DownloadError
     lines = "\n".join(f"  - {e}" for e in failures)
-    raise kind(f"could not fetch {dest} from any of its {len(urls)} URLs:\n{lines}") from failures[-1]
+    raise kind(f"could not fetch {dest} from any of its {len(urls)} URLs:\n{lines}"
+               ) from failures[-1]
 
 
 @contextlib.contextmanager

@@ -23,7 +23,7 @@ class UnsafeArchiveError(ValueError):
 
 
 def extract(archive, dest_dir, *, progress=True) -> Path:
-    """Unpack `archive` (zip, tar, tar.gz/tgz, tar.bz2, tar.xz) so that its entries lie in `dest_dir`.
+    """Unpack `archive` (zip, tar, tar.gz/tgz, tar.bz2, tar.xz) into `dest_dir`.
 
     An existing `dest_dir` is replaced only after the new content is complete.
     Raises UnsafeArchiveError for a refused entry, ValueError when `archive`
