@@ -199,7 +199,11 @@ class Canvas:
         cv2.rectangle(self.owner, *corners, (0xFFFF,), -1)
 
     def finish(self):
-        """Set each figure's joint status from what the owner map shows at its centre."""
+        """Set each figure's joint status from what the owner map shows at its centre.
+
+        A joint without a disc in the figure's style (face on AIC, head top and neck
+        on COCO) counts as hidden; the writers never emit those joints.
+        """
         h, w = self.owner.shape
         for i, fig in enumerate(self.figures):
             status = np.full(19, HIDDEN, np.int32)

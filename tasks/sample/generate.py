@@ -74,26 +74,35 @@ class SampleSizes:
     aic_validation: int = 20
 
 
+def _scene_rng(seed, split, index):
+    return np.random.default_rng([seed, _SPLIT_CODES[split], index])
+
+
+def _image_size(rng):
+    width = int(rng.integers(20, 31)) * 16  # 320 .. 480, 4:3
+    return width, width * 3 // 4
+
+
 def _scene(seed, split, index, people_min=1, extra=None, style="coco"):
-    rng = np.random.default_rng([seed, _SPLIT_CODES[split], index])
-    width = int(rng.integers(20, 31)) * 16          # 320 .. 480
-    height = width * 3 // 4                          # 240 .. 360
+    """(BGR image, [Person], width, height) of image `index` of `split`."""
+    rng = _scene_rng(seed, split, index)
+    width, height = _image_size(rng)
     n_people = max(people_min, int(rng.choice([1, 2, 3], p=[0.45, 0.35, 0.2])))
     image, people = compose_scene(rng, width, height, n_people, extra, style)
     return image, people, width, height
 
 
+def _empty_scene(seed, split, index):
+    rng = _scene_rng(seed, split, index)
+    width, height = _image_size(rng)
+    return background(rng, width, height), [], width, height
+
+
 def _jpeg(image):
     ok, buf = cv2.imencode(".jpg", image, JPEG_PARAMS)
-    assert ok, "cv2.imencode failed"
+    if not ok:
+        raise RuntimeError(f"cv2.imencode failed on a {image.shape} image")
     return buf.tobytes()
-
-
-def _empty_image(seed, split, index):
-    rng = np.random.default_rng([seed, _SPLIT_CODES[split], index])
-    width = int(rng.integers(20, 31)) * 16
-    height = width * 3 // 4
-    return background(rng, width, height), width, height
 
 
 def _coco_ids(seed, sizes):
@@ -108,8 +117,7 @@ def build_coco_split(split, image_ids, seed, first_ann_id):
     members, images, annotations = {}, [], []
     for index, image_id in enumerate(image_ids):
         if _coco_empty(index):
-            image, width, height = _empty_image(seed, f"coco/{split}", index)
-            people = []
+            image, people, width, height = _empty_scene(seed, f"coco/{split}", index)
         else:
             image, people, width, height = _scene(seed, f"coco/{split}", index,
                                                   extra=_coco_extra(index))
@@ -141,9 +149,9 @@ def _aic_image_id(seed, split, index):
     return hashlib.sha1(f"tinypose-sample/{seed}/aic/{split}/{index}".encode()).hexdigest()
 
 
-def _spoil(record, defect, width):
+def _spoil(record, defect, width, height):
     """Apply one defect to the record's last human; returns the rejected-record entry."""
-    human = sorted(record["keypoint_annotations"], key=lambda h: int(h[5:]))[-1]
+    human = sorted(record["keypoint_annotations"], key=lambda h: int(h[len("human"):]))[-1]
     keypoints = record["keypoint_annotations"]
     boxes = record["human_annotations"]
     if defect == "human without box":
@@ -156,7 +164,7 @@ def _spoil(record, defect, width):
         x1, y1, x2, y2 = boxes[human]
         boxes[human] = [x2, y1, x1, y2]
     elif defect == "keypoint outside image":
-        keypoints[human][0:3] = [width + 20, keypoints[human][1] or 10, 1]
+        keypoints[human][0:3] = [width + 20, height // 2, 1]
     else:
         raise ValueError(f"unknown AIC defect {defect!r}")
     return {"image_id": record["image_id"], "human": human, "reason": defect}
@@ -173,16 +181,17 @@ def build_aic_split(split, count, seed):
                                               people_min=2 if defect else 1)
         record = aic_record(_aic_image_id(seed, split, index), people)
         records.append(record)
-        if defect == "image file missing":
+        if defect == "image file missing":  # the record stays, its image is left out
             rejected.append({"image_id": record["image_id"], "human": None, "reason": defect,
                              "humans": len(record["keypoint_annotations"])})
             continue
         members[f"{top}/{image_dir}/{record['image_id']}.jpg"] = _jpeg(image)
+        bad_human = None
         if defect:
-            rejected.append(_spoil(record, defect, width))
-        bad = {r["human"] for r in rejected if r["image_id"] == record["image_id"]}
+            rejected.append(_spoil(record, defect, width, height))
+            bad_human = rejected[-1]["human"]
         visibility.update(v for human, kps in record["keypoint_annotations"].items()
-                          if human not in bad for v in kps[2::3])
+                          if human != bad_human for v in kps[2::3])
     humans = sum(len(set(r["keypoint_annotations"]) | set(r["human_annotations"]))
                  for r in records)
     by_reason = Counter()
