@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -219,3 +220,14 @@ def test_killed_download_resumes_with_range(server, tmp_path):
     download([server.url("/a.zip")], dest, MD5, **FAST)
     assert server.requests_for("/a.zip")[-1]["Range"] == f"bytes={kept}-"
     assert dest.read_bytes() == DATA and not _part(dest).exists()
+
+
+def test_concurrent_calls_fetch_once(server, tmp_path):
+    # Luigi may run the same task twice at once (issue 2644): the second call waits, then reuses.
+    server.routes["/a.zip"] = Route(DATA, block=16384, delay=0.005)
+    dest = tmp_path / "a.zip"
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: download([server.url("/a.zip")], dest, MD5, **FAST),
+                                range(2)))
+    assert results == [dest, dest] and dest.read_bytes() == DATA
+    assert len(server.requests_for("/a.zip")) == 1
