@@ -18,7 +18,15 @@ from tasks.annotations.validate import gc_paused, load_json
 def _source_ranges(merged, merge_report):
     if merge_report is None:
         return [("all", [1, len(merged["images"])], [1, len(merged["annotations"])])]
-    return [(s["name"], s["image_ids"], s["annotation_ids"]) for s in merge_report["sources"]]
+    ranges = [(s["name"], s["image_ids"], s["annotation_ids"]) for s in merge_report["sources"]]
+    for position, kind in ((1, "images"), (2, "annotations")):
+        ends = [0] + [r[position][1] for r in ranges]
+        starts = [r[position][0] for r in ranges] + [len(merged[kind]) + 1]
+        if any(start != end + 1 for start, end in zip(starts, ends)):
+            raise ValueError(f"the {kind} id ranges of the merge report {ends[1:]} do not cover "
+                             f"1..{len(merged[kind])}: the merged file and the merge report "
+                             "do not belong together")
+    return ranges
 
 
 def _records_in(records, id_range, path_kind):
