@@ -63,11 +63,10 @@ class ConvBN(nn.Layer):
 
 
 def _plain_conv(in_ch, out_ch, kernel, stride=1, groups=1):
-    """Bias-free conv of the transition/fuse layers (uniform +-1/sqrt(fan_in) init)."""
-    bound = 1.0 / (in_ch // groups * kernel * kernel) ** 0.5
-    init = paddle.nn.initializer.Uniform(-bound, bound)
+    """Bias-free conv of the transition/fuse layers (N(0, 0.001) init, as PaddleDetection's)."""
     return nn.Conv2D(in_ch, out_ch, kernel, stride=stride, padding=(kernel - 1) // 2,
-                     groups=groups, bias_attr=False, weight_attr=ParamAttr(initializer=init))
+                     groups=groups, bias_attr=False,
+                     weight_attr=ParamAttr(initializer=Normal(0.0, 0.001)))
 
 
 def _dw_pw(in_ch, out_ch, stride, relu):

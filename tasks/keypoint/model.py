@@ -6,7 +6,7 @@ Only the raw network lives here; flip test and decoding are separate steps.
 """
 import paddle.nn as nn
 from paddle import ParamAttr
-from paddle.nn.initializer import Uniform
+from paddle.nn.initializer import Constant, Normal
 
 from tasks.keypoint.lite_hrnet import NETWORKS, LiteHRNet
 
@@ -22,10 +22,10 @@ class TinyPose(nn.Layer):
                              f"backbone, whose highest-resolution branch has {first} channels")
         self.num_joints = num_joints
         self.backbone = LiteHRNet(network_type)
-        bound = 1.0 / width ** 0.5
+        # initialised as PaddleDetection's (N(0, 0.001) weights, zero bias)
         self.final_conv = nn.Conv2D(width, num_joints, 1,
-                                    weight_attr=ParamAttr(initializer=Uniform(-bound, bound)),
-                                    bias_attr=ParamAttr(initializer=Uniform(-bound, bound)))
+                                    weight_attr=ParamAttr(initializer=Normal(0.0, 0.001)),
+                                    bias_attr=ParamAttr(initializer=Constant(0.0)))
 
     def forward(self, image):
         return self.final_conv(self.backbone(image)[0])
