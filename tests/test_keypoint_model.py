@@ -101,3 +101,14 @@ def test_mse_loss_matches_paddledetection_per_joint_form():
     expected = 0.5 * sum(per_joint) / 3
     got = KeypointMSELoss()(*[paddle.to_tensor(a.astype(np.float32)) for a in (pred, target, weight)])
     assert got.item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_every_trainable_parameter_gets_a_gradient():
+    model = TinyPose()
+    model.train()
+    x = paddle.to_tensor(np.random.default_rng(0).standard_normal((2, 3, 64, 64)).astype(np.float32))
+    target = paddle.zeros([2, 17, 16, 16])
+    loss = KeypointMSELoss()(model(x), target, paddle.ones([2, 17, 1]))
+    loss.backward()
+    no_grad = [n for n, p in model.named_parameters() if not p.stop_gradient and p.grad is None]
+    assert no_grad == []

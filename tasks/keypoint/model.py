@@ -8,7 +8,7 @@ import paddle.nn as nn
 from paddle import ParamAttr
 from paddle.nn.initializer import Constant, Normal
 
-from tasks.keypoint.lite_hrnet import NETWORKS, LiteHRNet
+from tasks.keypoint.lite_hrnet import LiteHRNet
 
 
 class TinyPose(nn.Layer):
@@ -16,12 +16,11 @@ class TinyPose(nn.Layer):
 
     def __init__(self, num_joints=17, width=40, network_type="wider_naive"):
         super().__init__()
-        first = NETWORKS[network_type]["channels"][-1][0] if network_type in NETWORKS else None
-        if first is not None and width != first:
-            raise ValueError(f"TinyPose: width {width} does not match the {network_type!r} "
-                             f"backbone, whose highest-resolution branch has {first} channels")
         self.num_joints = num_joints
         self.backbone = LiteHRNet(network_type)
+        if width != self.backbone.out_channels[0]:
+            raise ValueError(f"TinyPose: width {width} does not match the {network_type!r} backbone, "
+                             f"whose highest-resolution branch has {self.backbone.out_channels[0]} channels")
         # initialised as PaddleDetection's (N(0, 0.001) weights, zero bias)
         self.final_conv = nn.Conv2D(width, num_joints, 1,
                                     weight_attr=ParamAttr(initializer=Normal(0.0, 0.001)),
