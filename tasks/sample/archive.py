@@ -1,7 +1,10 @@
 """Byte-reproducible zip archives: sorted entries, fixed timestamps and permissions."""
 import hashlib
+import io
 import zipfile
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
+
+from tasks.common.atomic import atomic_path
 
 ZIP_DATE = (2017, 9, 1, 0, 0, 0)
 _STORED_SUFFIXES = {".jpg", ".jpeg", ".png"}  # already compressed
@@ -16,9 +19,10 @@ def _parents(names):
     return dirs
 
 
-def write_zip(path, members):
-    """Write `members` {archive name: bytes} to `path`, with their folders as entries."""
-    with zipfile.ZipFile(path, "w") as zf:
+def zip_bytes(members):
+    """A zip of `members` {archive name: bytes}, with their folders as entries, as bytes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
         for name in sorted(_parents(members) | set(members)):
             info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
             info.create_system = 3  # Unix, so the permission bits below are read
@@ -30,12 +34,17 @@ def write_zip(path, members):
             stored = PurePosixPath(name).suffix.lower() in _STORED_SUFFIXES
             info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
             zf.writestr(info, members[name], compresslevel=None if stored else 6)
-    return path
+    return buffer.getvalue()
 
 
-def md5sum(path, chunk=1 << 20):
-    digest = hashlib.md5()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(chunk), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def write_if_changed(path, data):
+    """Write `data` to `path` atomically unless the file already holds exactly these bytes.
+
+    Leaving an identical file untouched keeps its mtime, so a regenerated sample
+    does not look new to size-and-mtime caches. Returns the md5 of `data`.
+    """
+    path = Path(path)
+    if not (path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data):
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(data)
+    return hashlib.md5(data).hexdigest()

@@ -20,8 +20,7 @@ import cv2
 import numpy as np
 import yaml
 
-from tasks.common.atomic import atomic_path, write_json
-from tasks.sample.archive import md5sum, write_zip
+from tasks.sample.archive import write_if_changed, zip_bytes
 from tasks.sample.formats import aic_record, coco_annotation, coco_file, coco_image
 from tasks.sample.figures import background
 from tasks.sample.scenes import compose_scene
@@ -241,9 +240,7 @@ def datasets_config(archives):
 
 
 def _write_archive(path, members):
-    with atomic_path(path) as tmp:
-        write_zip(tmp, members)
-    return path, md5sum(path)
+    return path, write_if_changed(path, zip_bytes(members))
 
 
 def generate_sample(out_dir, seed=SEED, sizes=SampleSizes()):
@@ -275,16 +272,17 @@ def generate_sample(out_dir, seed=SEED, sizes=SampleSizes()):
             out_dir / f"{AIC_LAYOUT[split][0]}.zip", members)
 
     datasets_yml = out_dir / "datasets.yml"
-    with atomic_path(datasets_yml) as tmp:
-        tmp.write_text(yaml.safe_dump(datasets_config(archives), sort_keys=False))
+    write_if_changed(datasets_yml,
+                     yaml.safe_dump(datasets_config(archives), sort_keys=False).encode())
     archive_info = {f"{source}/{key}": {"path": str(Path(path).resolve()), "md5": md5}
                     for (source, key), (path, md5) in archives.items()}
-    manifest = write_json(out_dir / "sample_manifest.json", {
+    manifest = out_dir / "sample_manifest.json"
+    write_if_changed(manifest, json.dumps({
         "generator": "tasks.sample.generate", "seed": seed, "sizes": asdict(sizes),
         "archives": {k: {"file": Path(v["path"]).name, "md5": v["md5"]}
                      for k, v in archive_info.items()},
         "counts": counts,
-    }, indent=True)
+    }, indent=2).encode())
     return {"archives": archive_info, "datasets_yml": datasets_yml, "manifest": manifest,
             "counts": counts}
 
