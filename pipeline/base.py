@@ -13,11 +13,14 @@ downstream nodes.
 """
 import os
 import shutil
+import socket
+import time
 from pathlib import Path
 
 import luigi
 import orjson
 
+from pipeline.config import data_root
 from tasks import __version__
 from tasks.common.atomic import write_json
 from tasks.common.fingerprint import describe_output, sha256_bytes, sha256_file, still_matches
@@ -125,7 +128,9 @@ class CachedTask(luigi.Task):
     # --- running -----------------------------------------------------------------
     def run(self):
         if self.complete():  # a second worker got the same task (luigi issue 2644)
+            _log_run(self, "skipped: already complete")
             return
+        _log_run(self, "started")
         signature = self.signature()
         self.manifest_path().unlink(missing_ok=True)
         final = {name: Path(p) for name, p in self.outputs().items()}
@@ -143,23 +148,47 @@ class CachedTask(luigi.Task):
         write_json(self.manifest_path(), {
             "signature": signature,
             "outputs": described,
-            "outputs_digest": _digest({n: d.get("sha256", [d["files"], d["size"]])
-                                       for n, d in described.items()}),
+            "outputs_digest": _digest({n: _content_id(d) for n, d in described.items()}),
             "paths": {name: str(path) for name, path in final.items()},
             "package_version": __version__,
             "info": extra,
         }, indent=True)
+        _log_run(self, "done")
 
     @staticmethod
     def _staging(path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
-        return path.with_name(f".{path.name}.staging-{os.getpid()}")
+        # the suffix stays last: some writers pick the format from it (.png, .json)
+        return path.with_name(f".staging-{os.getpid()}-{path.name}")
 
     def progress(self, message: str, fraction: float = None):
         """Luigi status message / progress percentage (shown by luigid)."""
         self.set_status_message(message)
         if fraction is not None:
             self.set_progress_percentage(round(100 * fraction))
+
+
+def runs_log_path() -> Path:
+    return data_root() / "runs.jsonl"
+
+
+def _log_run(task, event: str):
+    """Append one line per node event to <data_root>/runs.jsonl: what ran, when, where.
+
+    One short O_APPEND write per line, so concurrent workers do not interleave."""
+    line = orjson.dumps({"time": time.time(), "task": task.task_id, "event": event,
+                         "pid": os.getpid(), "host": socket.gethostname()}) + b"\n"
+    path = runs_log_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
+
+
+def _content_id(described: dict):
+    return described["sha256"] if described["kind"] == "file" else [described["files"], described["size"]]
 
 
 def _replace(src: Path, dst: Path):

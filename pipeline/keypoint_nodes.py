@@ -1,0 +1,81 @@
+"""TinyPose nodes: train on the merged list, evaluate on COCO val2017 with GT boxes."""
+import shutil
+
+import luigi
+
+from pipeline.base import CachedTask, _digest
+from pipeline.config import data_root, resolve
+from pipeline.data_nodes import IMAGE_LINKS, BuildMergedAnnotations, ExtractArchive
+
+
+class KeypointConfigMixin:
+    config = luigi.Parameter(default="configs/tinypose_128x96.yml",
+                             description="model YAML (configs/tinypose_*.yml)")
+
+    def model_config(self) -> dict:
+        """The resolved config (`_base_` merged, validated): its content, not the file's
+        bytes, is the signature, so editing a base file re-runs the models built on it."""
+        from tasks.keypoint.config import load_config
+        return load_config(resolve(self.config))
+
+    def model_dir(self):
+        return data_root() / "models" / self.model_config()["name"]
+
+    def signature_params(self):
+        return {**super().signature_params(), "config": self.model_config()}
+
+
+class TrainTinyPose(KeypointConfigMixin, CachedTask):
+    """Train PP-TinyPose; resumes from its last checkpoint after a kill."""
+    stage_outputs = False  # train() writes its final files atomically and keeps checkpoints
+
+    def requires(self):
+        return BuildMergedAnnotations()
+
+    def outputs(self):
+        folder = self.model_dir()
+        return {"weights": folder / "model_final.pdparams", "config": folder / "config_used.yml",
+                "log": folder / "train_log.csv", "curves": folder / "curves.png"}
+
+    def manifest_path(self):
+        return self.model_dir() / "train.manifest.json"
+
+    def build(self, out):
+        from tasks.keypoint.train import train
+        checkpoints = self.model_dir() / "checkpoints"
+        marker = checkpoints / "signature.txt"
+        signature = _digest(self.signature())
+        if checkpoints.exists() and (not marker.exists() or marker.read_text() != signature):
+            shutil.rmtree(checkpoints)   # checkpoints of another config or input: start over
+        checkpoints.mkdir(parents=True, exist_ok=True)
+        marker.write_text(signature)
+        self.progress(f"training {self.model_config()['name']}")
+        merged = self.input().task.outputs()["merged"]
+        return train(self.model_config(), merged, data_root(), self.model_dir())
+
+
+class EvaluateTinyPose(KeypointConfigMixin, CachedTask):
+    """COCO keypoint AP of the trained model on val2017 with ground-truth boxes."""
+
+    def requires(self):
+        return {"model": TrainTinyPose(config=self.config),
+                "annotations": ExtractArchive(dataset="coco", archive="annotations_trainval2017"),
+                "images": ExtractArchive(dataset="coco", archive="val2017")}
+
+    def outputs(self):
+        """eval/: metrics.json, keypoints_results.json, vis/ (drawn predictions)."""
+        return {"folder": self.model_dir() / "eval"}
+
+    def manifest_path(self):
+        return self.model_dir() / "eval.manifest.json"
+
+    def build(self, out):
+        from tasks.keypoint.evaluate import evaluate
+        val_ann = self.requires()["annotations"].located()["files"]["val"]
+        weights = self.requires()["model"].outputs()["weights"]
+        self.progress("evaluating on val2017")
+        metrics = evaluate(self.model_config(), weights, val_ann,
+                           data_root() / IMAGE_LINKS[("coco", "val2017")], out["folder"])
+        print(f"{self.model_config()['name']}: AP={metrics['AP']:.3f} AP50={metrics['AP50']:.3f} "
+              f"AR={metrics['AR']:.3f} on {metrics['persons']} persons ({val_ann})")
+        return {k: metrics[k] for k in ("AP", "AP50", "AP75", "APm", "APl", "AR")}

@@ -1,0 +1,11 @@
+"""What `luigi --module pipeline.tasks <Task>` loads: every node of the DAG.
+
+Importing this module stays light (no Paddle): the work functions are imported
+inside the nodes' build() methods.
+"""
+from pipeline.data_nodes import (BuildMergedAnnotations, ConvertAIChallenger, DownloadArchive,
+                                 ExtractArchive)
+from pipeline.keypoint_nodes import EvaluateTinyPose, TrainTinyPose
+
+__all__ = ["DownloadArchive", "ExtractArchive", "ConvertAIChallenger", "BuildMergedAnnotations",
+           "TrainTinyPose", "EvaluateTinyPose"]
