@@ -24,6 +24,7 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 INPUT_NAME = "image"
 MODEL_FILES = ("model.pdmodel", "model.pdiparams")
+DEFAULT_WEIGHTS_LOADER = "tasks.common.weights:load_state"  # strict: names, shapes, aliases
 
 # PaddleDetection's export_utils: architecture -> (infer_cfg arch, TensorRT min_subgraph_size, metric)
 _ARCHS = {
@@ -76,7 +77,7 @@ def file_record(path):
 
 
 def export_inference_model(model_factory, weights, out_dir, input_size, *, fuse_normalize=False,
-                           arch="TopDownHRNet", model_kwargs=None, weights_loader=None,
+                           arch="TopDownHRNet", model_kwargs=None, weights_loader=DEFAULT_WEIGHTS_LOADER,
                            mean=IMAGENET_MEAN, std=IMAGENET_STD, timeout=900):
     """Export ``model_factory`` with ``weights`` to ``out_dir``; returns a manifest dict.
 
@@ -85,8 +86,8 @@ def export_inference_model(model_factory, weights, out_dir, input_size, *, fuse_
         when ``weights`` is None).
     weights: a ``.pdparams`` file (any, PaddleDetection's released ones included)
         or None. Loaded strictly: a missing, unexpected or mis-shaped entry fails.
-    weights_loader: optional "module:callable" ``(model, path) -> None`` used
-        instead of the strict ``set_state_dict`` (e.g. tasks.keypoint.weights:load_state).
+    weights_loader: "module:callable" ``(model, path)`` that loads them
+        (default ``tasks.common.weights:load_state``).
     input_size: (h, w) of the network input, e.g. (128, 96).
     fuse_normalize: the network takes RGB float 0..255 NCHW and applies
         ``(x / 255 - mean) / std`` itself (PaddleDetection's ``fuse_normalize``).
@@ -133,7 +134,8 @@ def export_inference_model(model_factory, weights, out_dir, input_size, *, fuse_
 def _run_child(job_path, timeout):
     env = dict(os.environ, FLAGS_enable_pir_api="0")
     # The child sees the same import path as this process (factories defined in tests included).
-    env["PYTHONPATH"] = os.pathsep.join([p for p in sys.path if p] + [env.get("PYTHONPATH", "")])
+    repo_root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join([repo_root, *(p for p in sys.path if p), env.get("PYTHONPATH", "")])
     proc = subprocess.run([sys.executable, "-m", "tasks.deploy.export", str(job_path)], env=env,
                           capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
@@ -151,23 +153,6 @@ def _import_callable(spec):
     return obj
 
 
-def load_strict(model, weights_path):
-    """set_state_dict that fails on any missing, unexpected or mis-shaped entry."""
-    import paddle
-
-    state = paddle.load(str(weights_path))
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    shapes = [f"{k}: file {list(state[k].shape)} vs model {list(expected[k].shape)}"
-              for k in expected if k in state and list(state[k].shape) != list(expected[k].shape)]
-    if missing or unexpected or shapes:
-        raise ValueError(f"{weights_path} does not fit {type(model).__name__}: "
-                         f"missing {missing[:5]} ({len(missing)}), unexpected {unexpected[:5]} "
-                         f"({len(unexpected)}), shape mismatches {shapes[:5]} ({len(shapes)})")
-    model.set_state_dict(state)
-
-
 def _child_main(job_path):
     import paddle
 
@@ -180,8 +165,7 @@ def _child_main(job_path):
         with open(job["pickled_model"], "rb") as f:
             model = pickle.load(f)
     if job["weights"]:
-        loader = _import_callable(job["weights_loader"]) if job["weights_loader"] else load_strict
-        loader(model, job["weights"])
+        _import_callable(job["weights_loader"])(model, job["weights"])
     if job["fuse_normalize"]:
         model = NormalizeInput(model, job["mean"], job["std"])
     model.eval()

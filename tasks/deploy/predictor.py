@@ -1,0 +1,114 @@
+"""CPU top-down keypoint inference on an exported model directory.
+
+    predictor = KeypointPredictor("<data_root>/models/tinypose_128x96/inference")
+    keypoints = predictor.predict(image_bgr, boxes_xywh)   # [P, 17, 3]: x, y, score
+
+The runtime is onnxruntime by default, the fastest measured here (DESIGN.md,
+bench/deploy_latency.py); paddle.inference (oneDNN) is the fallback when
+onnxruntime or paddle2onnx is not installed or the conversion fails.
+Preprocessing (UDP crop, normalization) and decoding (DARK) reuse the training
+code in tasks/keypoint, so deployment sees what evaluation saw.
+"""
+import logging
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+import yaml
+
+from tasks.deploy.runtimes import OnnxRunner, PaddleInferenceRunner
+from tasks.keypoint.codecs import DarkHeatmap
+from tasks.keypoint.geometry import PIXEL_STD, box_to_center_scale, to_image_coords
+from tasks.keypoint.transforms import NormalizeImage, Permute, TopDownAffine
+
+BACKENDS = ("auto", "onnxruntime", "paddle")
+log = logging.getLogger(__name__)
+
+
+def read_infer_cfg(model_dir):
+    """infer_cfg.yml -> (input_size (w, h), NormalizeImage step or None when fused)."""
+    path = Path(model_dir) / "infer_cfg.yml"
+    cfg = yaml.safe_load(path.read_text())
+    steps = {step["type"]: step for step in cfg.get("Preprocess", [])}
+    if "TopDownEvalAffine" not in steps:
+        raise ValueError(f"{path}: no TopDownEvalAffine step in Preprocess; not a top-down keypoint model")
+    return tuple(int(v) for v in steps["TopDownEvalAffine"]["trainsize"]), steps.get("NormalizeImage")
+
+
+class KeypointPredictor:
+    """Keypoints of the persons in given boxes.
+
+    model_dir: an ``export_inference_model`` output (model.pdmodel, model.pdiparams, infer_cfg.yml).
+    backend: "auto" (onnxruntime, else paddle.inference), "onnxruntime" or "paddle".
+    onnx_path: an existing ONNX file of this model; by default ``model_dir/model.onnx`` when it
+        exists, else the model is converted once into a temporary folder.
+    udp_backproject: False maps crops back as PaddleDetection's deploy code and the
+        project's evaluation (``eval.udp_backproject``) do; True uses the exact UDP inverse.
+    """
+
+    def __init__(self, model_dir, backend="auto", threads=2, onnx_path=None, udp_backproject=False):
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        self.model_dir = Path(model_dir)
+        self.input_size, normalize = read_infer_cfg(self.model_dir)
+        self.udp_backproject = udp_backproject
+        self._crop = TopDownAffine(self.input_size)
+        self._normalize = NormalizeImage(normalize["mean"], normalize["std"]) if normalize else None
+        self._permute = Permute()
+        self._tmp = None
+        self.runner = self._make_runner(backend, threads, onnx_path)
+        self.backend = self.runner.backend
+        # One run on a blank crop: warms the runtime up and tells the joint count.
+        w, h = self.input_size
+        self.num_joints = self.runner(np.zeros((1, 3, h, w), dtype=np.float32))[0].shape[1]
+
+    def _make_runner(self, backend, threads, onnx_path):
+        if backend == "paddle":
+            return PaddleInferenceRunner(self.model_dir, threads=threads)
+        try:
+            return OnnxRunner(self._onnx_file(onnx_path), threads=threads)
+        except Exception as exc:  # ImportError, a paddle2onnx failure, an unreadable file
+            if backend == "onnxruntime":
+                raise
+            log.warning("onnxruntime unavailable for %s (%s); using paddle.inference", self.model_dir, exc)
+            return PaddleInferenceRunner(self.model_dir, threads=threads)
+
+    def _onnx_file(self, onnx_path):
+        if onnx_path is not None:
+            return Path(onnx_path)
+        if (self.model_dir / "model.onnx").is_file():
+            return self.model_dir / "model.onnx"
+        from tasks.deploy.onnx import export_onnx
+
+        self._tmp = tempfile.TemporaryDirectory(prefix="kpt-onnx-")
+        return Path(export_onnx(self.model_dir, Path(self._tmp.name) / "model.onnx")["path"])
+
+    def preprocess(self, image_bgr, boxes):
+        """image [H, W, 3] uint8 BGR, boxes [P, 4] (x, y, w, h) -> (input [P, 3, h, w], centers, scales)."""
+        rgb = cv2.cvtColor(np.asarray(image_bgr), cv2.COLOR_BGR2RGB)
+        crops, centers, scales = [], [], []
+        for box in np.asarray(boxes, dtype=np.float64).reshape(-1, 4):
+            center, scale = box_to_center_scale(box, self.input_size)
+            sample = self._crop({"image": rgb, "center": center, "scale": scale})
+            if self._normalize is not None:
+                sample = self._normalize(sample)
+            else:
+                sample["image"] = sample["image"].astype(np.float32)
+            crops.append(self._permute(sample)["image"])
+            centers.append(center)
+            scales.append(scale)
+        return np.stack(crops), np.stack(centers), np.stack(scales)
+
+    def predict(self, image_bgr, boxes):
+        """image [H, W, 3] uint8 BGR, boxes [P, 4] COCO (x, y, w, h) -> keypoints [P, K, 3] float32
+        (x, y in image pixels, score = heatmap maximum); no box gives [0, K, 3]."""
+        if len(boxes) == 0:
+            return np.zeros((0, self.num_joints, 3), dtype=np.float32)
+        images, centers, scales = self.preprocess(image_bgr, boxes)
+        heatmaps = self.runner(images)[0]
+        codec = DarkHeatmap(self.input_size, (heatmaps.shape[3], heatmaps.shape[2]), sigma=1)
+        crop_xy, scores = codec.decode(heatmaps)
+        image_xy = to_image_coords(crop_xy, centers, scales, self.input_size,
+                                   use_udp=self.udp_backproject, pixel_std=PIXEL_STD)
+        return np.concatenate([image_xy, scores[..., None]], axis=-1).astype(np.float32)

@@ -1,0 +1,32 @@
+"""Shared by tests/test_deploy_*.py: a seeded TinyPose 128x96, its weights file and fixed inputs."""
+import numpy as np
+import paddle
+
+from tasks.keypoint.model import TinyPose
+
+INPUT_SIZE = (128, 96)  # (h, w)
+FACTORY = "tasks.keypoint.model:TinyPose"
+
+
+def seeded_tinypose(seed=0):
+    """TinyPose with Paddle's default initialisation under ``seed``, eval mode."""
+    paddle.seed(seed)
+    model = TinyPose()
+    model.eval()
+    return model
+
+
+def save_weights(model, path):
+    paddle.save(model.state_dict(), str(path))
+    return path
+
+
+def fixed_inputs(n=2, seed=0):
+    """Normalized inputs [n, 3, 128, 96] float32, the same on every call."""
+    h, w = INPUT_SIZE
+    return np.random.default_rng(seed).standard_normal((n, 3, h, w)).astype(np.float32)
+
+
+def dygraph(model, x):
+    with paddle.no_grad():
+        return model(paddle.to_tensor(x)).numpy()
