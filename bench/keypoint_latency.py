@@ -81,6 +81,7 @@ def main():
     trainable = sum(int(np.prod(p.shape)) for p in model.parameters() if not p.stop_gradient)
     total = sum(int(np.prod(t.shape)) for t in model.state_dict().values())
 
+    load_start = os.getloadavg()[0]
     print(f"paddle {paddle.__version__}, threads {THREADS}, affinity {sorted(os.sched_getaffinity(0))}, "
           f"weights {'reference make_weights' if weights is not None else 'random init'}")
     result = {}
@@ -95,7 +96,9 @@ def main():
         print(f"{key}: median of each round {[round(m, 1) for m in medians]} ms; last round "
               + ", ".join(f"{k} {v:.1f}" for k, v in stats.items()))
         result.update({f"{key}_{k}": f"{v:.1f}" for k, v in stats.items()})
-    result.update(params_trainable=trainable, params_total=total, threads=THREADS)
+    # other processes on this small machine inflate the figures: the 1-min load average shows it
+    result.update(params_trainable=trainable, params_total=total, threads=THREADS,
+                  load1_start=f"{load_start:.2f}", load1_end=f"{os.getloadavg()[0]:.2f}")
     print(" ".join(f"{k}={v}" for k, v in result.items()))
 
 
