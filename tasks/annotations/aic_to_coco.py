@@ -15,7 +15,14 @@ visibility, x2 < x1 or y2 < y1, keypoint outside image (a *labeled* point outsid
 [0, width] x [0, height]: the record is rejected rather than clipped, because a
 moved joint is a wrong label), box outside image (nothing left after clipping),
 box area below ``min_box_area``. An image whose humans are all rejected is
-rejected too ("no valid human"); its humans are already counted.
+rejected too ("no valid human"); its humans are already counted. An image with
+some humans rejected keeps the others (the rejected person is then unlabeled in
+that image; the report lists it).
+
+The file is checked against schemas/aic_keypoints.schema.json at the top level
+(see validate.py for why records are checked by the fast rules above). Image
+sizes come from the JPEG/PNG headers of ``images_dir/<image_id>.jpg``
+(imagesize.py, no decoding).
 
 Invariant, asserted and written in the report: input humans == kept + rejected.
 Image ids are 1..N in raw-file order of the kept images, annotation ids 1..M in
@@ -67,8 +74,8 @@ def convert_box(box, width, height, clip):
     if clip:
         cx1, cx2 = min(max(x1, 0), width), min(max(x2, 0), width)
         cy1, cy2 = min(max(y1, 0), height), min(max(y2, 0), height)
-        if (cx2 - cx1) * (cy2 - cy1) == 0 < (x2 - x1) * (y2 - y1):
-            return "box outside image"
+        if (cx2 - cx1) * (cy2 - cy1) == 0 and (x2 - x1) * (y2 - y1) > 0:
+            return "box outside image"  # a real box with nothing left inside the image
         x1, y1, x2, y2 = cx1, cy1, cx2, cy2
     return [x1, y1, x2 - x1, y2 - y1]
 

@@ -95,9 +95,11 @@ def format_summary(report):
     t = report["totals"]
     lines.append(f"{'total':<16}{t['images']:>10}{t['persons']:>10}"
                  f"{t['persons_with_keypoints']:>11}{t['crowd']:>8}")
-    lines.append("labeled fraction per joint (v > 0): " + ", ".join(
-        f"{name} " + "/".join(f"{_labeled_fraction(s, j):.2f}" for s in report["sources"].values())
-        for j, name in enumerate(COCO_KEYPOINTS)))
+    names = list(report["sources"])
+    lines.append("labeled fraction per joint (v > 0): " + "".join(f"{n:>12}" for n in names))
+    for j, joint in enumerate(COCO_KEYPOINTS):
+        lines.append(f"  {joint:<16}" + "".join(
+            f"{_labeled_fraction(report['sources'][n], j):>12.3f}" for n in names))
     for stage, by_reason in report["rejections"].items():
         total = sum(by_reason.values())
         lines.append(f"rejected in {stage}: {total}")
