@@ -50,12 +50,12 @@ def convert_lite(model_dir, out_prefix, *, precision="fp32", target="arm", lite_
                          f"got {precision!r}, {target!r}")
     if precision == "fp16" and target != "arm":
         raise ValueError("FP16 .nb files exist for target 'arm' only (Paddle-Lite has FP16 kernels only for ARM)")
+    lite_python = find_lite_python(lite_python)
     model_dir = Path(model_dir)
     for name in ("model.pdmodel", "model.pdiparams"):
         if not (model_dir / name).is_file():
             raise LiteError(f"{model_dir / name} missing: paddle_lite_opt needs the legacy export "
                             "(tasks.deploy.export.export_inference_model)")
-    lite_python = find_lite_python(lite_python)
     out_prefix = Path(out_prefix)
     out_prefix.parent.mkdir(parents=True, exist_ok=True)
     cmd = [lite_python, lite_opt_script(lite_python),

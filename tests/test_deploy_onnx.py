@@ -1,0 +1,59 @@
+"""ONNX export checked with onnxruntime, and the CPU KeypointPredictor on top of it."""
+import numpy as np
+import pytest
+
+from deploy_helpers import INPUT_SIZE, fixed_inputs, seeded_tinypose
+from tasks.deploy.export import export_inference_model
+from tasks.deploy.onnx import OnnxError, check_onnx, export_onnx
+from tasks.deploy.predictor import KeypointPredictor
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("export") / "tinypose_128x96"
+    export_inference_model(seeded_tinypose(), None, out, INPUT_SIZE)
+    export_onnx(out, out / "model.onnx")
+    return out
+
+
+@pytest.fixture(scope="module")
+def image_and_boxes():
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 256, (240, 320, 3), dtype=np.uint8)
+    boxes = np.array([[40.0, 30.0, 70.0, 150.0], [180.0, 60.0, 90.0, 120.0]])
+    return image, boxes
+
+
+@pytest.mark.slow
+def test_onnx_matches_paddle_inference(model_dir, tmp_path):
+    info = export_onnx(model_dir, tmp_path / "model.onnx", opset=13)
+    assert info["opset"] == 13 and info["size"] > 1_000_000
+    result = check_onnx(tmp_path / "model.onnx", model_dir, [fixed_inputs()])
+    assert result["ok"] and result["max_abs_diff"] <= 1e-4 and result["output_shapes"] == [[2, 17, 32, 24]]
+    with pytest.raises(OnnxError, match=r"max abs diff [0-9.e+-]+ > 1e-12"):
+        check_onnx(tmp_path / "model.onnx", model_dir, [fixed_inputs()], tol=1e-12)
+
+
+def test_predictor_defaults_to_onnxruntime_and_agrees_with_paddle(model_dir, image_and_boxes):
+    image, boxes = image_and_boxes
+    fast = KeypointPredictor(model_dir)
+    assert fast.backend == "onnxruntime"
+    slow = KeypointPredictor(model_dir, backend="paddle")
+    kpts = fast.predict(image, boxes)
+    assert kpts.shape == (2, 17, 3) and kpts.dtype == np.float32
+    np.testing.assert_allclose(kpts, slow.predict(image, boxes), atol=0.05, rtol=0)
+    assert fast.predict(image, np.zeros((0, 4))).shape == (0, 17, 3)
+    # every keypoint lies in its box enlarged by the 1.25 padding (and the aspect-ratio fill)
+    for (x, y, w, h), person in zip(boxes, kpts):
+        cx, cy, half = x + w / 2, y + h / 2, 1.25 * max(w, h * 96 / 128) / 2 * 128 / 96 + 1
+        assert np.all(np.abs(person[:, 0] - cx) <= half) and np.all(np.abs(person[:, 1] - cy) <= half)
+
+
+def test_predictor_maps_keypoints_back_to_the_image(model_dir, image_and_boxes):
+    image, boxes = image_and_boxes
+    predictor = KeypointPredictor(model_dir)
+    canvas = np.zeros((400, 500, 3), dtype=np.uint8)
+    canvas[50:290, 70:390] = image  # same pixels, moved by (70, 50)
+    moved = predictor.predict(canvas, boxes + [70, 50, 0, 0])
+    # cv2 warps bilinearly on a 1/32-pixel grid, so a moved crop differs by a few 1e-3 px
+    np.testing.assert_allclose(moved[..., :2], predictor.predict(image, boxes)[..., :2] + [70, 50], atol=0.01)
