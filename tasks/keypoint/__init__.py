@@ -1,0 +1,1 @@
+"""PP-TinyPose: model, codecs, transforms, dataset, training and evaluation."""
