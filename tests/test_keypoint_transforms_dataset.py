@@ -82,7 +82,7 @@ def test_dataloader_with_two_workers(coco_dir):
     # cv2 used multi-threaded in this process before the workers fork: without
     # release_cv2_threads the workers' first cv2 call would hang.
     cv2.setNumThreads(-1)
-    cv2.GaussianBlur(np.zeros((480, 640, 3), np.uint8), (5, 5), 0)
+    cv2.warpAffine(np.zeros((480, 640, 3), np.uint8), np.eye(2, 3), (640, 480))
     ds = TopDownCocoDataset(coco_dir / "ann.json", coco_dir, (96, 128),
                             build_train_transforms((96, 128), (24, 32), 1.0), seed=0)
     batches = list(build_dataloader(ds, batch_size=2, shuffle=True, num_workers=2))
