@@ -3,7 +3,7 @@ import cv2
 import paddle
 
 from tasks.keypoint.codecs import DarkHeatmap
-from tasks.keypoint.dataset import TopDownCocoDataset
+from tasks.keypoint.dataset import TopDownCocoDataset, release_cv2_threads
 from tasks.keypoint.model import TinyPose
 from tasks.keypoint.transforms import (Compose, GenerateTarget, InformationDropping, LoadImage,
                                        NormalizeImage, PackInputs, Permute, RandomFlipHalfBody,
@@ -77,6 +77,8 @@ def build_loader(dataset, config, train: bool, num_replicas=1, rank=0):
         dataset, batch_size=int(section["batch_size"]), num_replicas=num_replicas, rank=rank,
         shuffle=bool(train and config["train"]["shuffle"]), drop_last=bool(train and config["train"]["drop_last"]))
     workers = int(config["data"]["num_workers"])
+    if workers > 0:
+        release_cv2_threads()   # a fork after multi-threaded cv2 gives workers that hang
     loader = paddle.io.DataLoader(dataset, batch_sampler=sampler, num_workers=workers,
                                   worker_init_fn=_worker_init if workers > 0 else None)
     return loader, sampler
