@@ -4,11 +4,13 @@ Single device (GPU when Paddle has CUDA and sees one, CPU otherwise):
     python -m tasks.keypoint.train --config configs/tinypose_128x96.yml \
         --train-ann <data_root>/annotations/aic_coco_train_cocoformat.json \
         --image-root <data_root> --out <data_root>/models/tinypose_128x96
-Several GPUs, same entry point (one process per GPU; `train.batch_size` is per GPU):
-    python -m paddle.distributed.launch --gpus 0,1,2,3 -m tasks.keypoint.train --config ... \
-        --train-ann ... --image-root ... --out ...
+Several GPUs, same entry point (one process per GPU; `train.batch_size` is per GPU). The
+launcher takes a script path, not `-m`, so the project root must be importable:
+    PYTHONPATH=. python -m paddle.distributed.launch --gpus 0,1,2,3 tasks/keypoint/train.py \
+        --config ... --train-ann ... --image-root ... --out ...
 Under the launcher every process trains on its DistributedBatchSampler share, gradients are
-all-reduced by paddle.DataParallel, and only rank 0 writes files.
+all-reduced by paddle.DataParallel, and only rank 0 writes files. (Checked here on CPU with
+`--nproc_per_node 2`, gloo backend.)
 
 `out_dir` receives: checkpoints/epoch_NNNN.pdckpt (every `snapshot_epoch` epochs, last
 `keep_checkpoints` kept), train_log.csv (one row per optimizer step, flushed), curves.png,
