@@ -26,7 +26,7 @@ from tasks.common.atomic import write_json
 from tasks.common.fingerprint import describe_output, sha256_bytes, sha256_file, still_matches
 
 
-def _digest(obj) -> str:
+def digest(obj) -> str:
     return sha256_bytes(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS))
 
 
@@ -148,7 +148,7 @@ class CachedTask(luigi.Task):
         write_json(self.manifest_path(), {
             "signature": signature,
             "outputs": described,
-            "outputs_digest": _digest({n: _content_id(d) for n, d in described.items()}),
+            "outputs_digest": digest({n: _content_id(d) for n, d in described.items()}),
             "paths": {name: str(path) for name, path in final.items()},
             "package_version": __version__,
             "info": extra,

@@ -3,9 +3,10 @@ import shutil
 
 import luigi
 
-from pipeline.base import CachedTask, _digest
+from pipeline.base import CachedTask, digest
 from pipeline.config import data_root, resolve
 from pipeline.data_nodes import IMAGE_LINKS, BuildMergedAnnotations, ExtractArchive
+from tasks.common.fingerprint import sha256_file
 
 
 class KeypointConfigMixin:
@@ -22,7 +23,12 @@ class KeypointConfigMixin:
         return data_root() / "models" / self.model_config()["name"]
 
     def signature_params(self):
-        return {**super().signature_params(), "config": self.model_config()}
+        config = self.model_config()
+        params = {**super().signature_params(), "config": config}
+        pretrained = config["train"].get("pretrained")
+        if pretrained:
+            params["pretrained_sha256"] = sha256_file(resolve(pretrained))
+        return params
 
 
 class TrainTinyPose(KeypointConfigMixin, CachedTask):
@@ -44,7 +50,7 @@ class TrainTinyPose(KeypointConfigMixin, CachedTask):
         from tasks.keypoint.train import train
         checkpoints = self.model_dir() / "checkpoints"
         marker = checkpoints / "signature.txt"
-        signature = _digest(self.signature())
+        signature = digest(self.signature())
         if checkpoints.exists() and (not marker.exists() or marker.read_text() != signature):
             shutil.rmtree(checkpoints)   # checkpoints of another config or input: start over
         checkpoints.mkdir(parents=True, exist_ok=True)

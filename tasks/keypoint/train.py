@@ -31,6 +31,7 @@ import paddle
 import paddle.distributed as dist
 
 from tasks.common.atomic import atomic_path, write_json
+from tasks.common.weights import load_state
 from tasks.keypoint.builders import build_dataset, build_loader, build_model
 from tasks.keypoint.config import dump_config, load_config
 from tasks.keypoint.loss import KeypointMSELoss
@@ -213,6 +214,8 @@ def train(config: dict, train_ann: Path, image_root: Path, out_dir: Path, *, dev
     optimizer, schedule = build_optimizer(config, model, steps_per_epoch, start_step=step)
     if resumed_from:
         restore_checkpoint(state, model, optimizer, scaler)
+    elif train_cfg.get("pretrained"):  # e.g. PaddleDetection's released tinypose_*.pdparams
+        load_state(model, str(train_cfg["pretrained"]))
     del state
     net = paddle.DataParallel(model) if world_size > 1 else model
 
