@@ -19,9 +19,16 @@ def weights(model, tmp_path_factory):
     return save_weights(model, tmp_path_factory.mktemp("w") / "tinypose.pdparams")
 
 
+@pytest.fixture(scope="module")
+def exported(weights, tmp_path_factory):
+    out = tmp_path_factory.mktemp("export") / "plain"
+    return out, export_inference_model(FACTORY, weights, out, INPUT_SIZE)
+
+
 @pytest.mark.slow
-def test_export_reload_matches_dygraph(model, weights, tmp_path):
-    info = export_inference_model(FACTORY, weights, tmp_path, INPUT_SIZE)
+def test_export_reload_matches_dygraph(model, exported):
+    tmp_path, info = exported
+    assert info["reload_check"]["max_abs_diff"] <= 1e-4  # the export proves itself too
     for name in ("model.pdmodel", "model.pdiparams", "infer_cfg.yml"):
         assert (tmp_path / name).is_file() and info["files"][name]["size"] > 0
     assert not (tmp_path / "model.json").exists()  # legacy format, not PIR
@@ -42,9 +49,9 @@ def test_export_reload_matches_dygraph(model, weights, tmp_path):
 
 
 @pytest.mark.slow
-def test_fuse_normalize_agrees_with_separate_normalization(model, tmp_path):
+def test_fuse_normalize_agrees_with_separate_normalization(model, exported, tmp_path):
     # A model instance (pickled into the export process) with its current weights.
-    export_inference_model(model, None, tmp_path / "plain", INPUT_SIZE)
+    plain_dir, _ = exported
     export_inference_model(model, None, tmp_path / "fused", INPUT_SIZE, fuse_normalize=True)
     cfg = yaml.safe_load((tmp_path / "fused" / "infer_cfg.yml").read_text())
     assert [step["type"] for step in cfg["Preprocess"]] == ["TopDownEvalAffine", "Permute"]
@@ -52,7 +59,7 @@ def test_fuse_normalize_agrees_with_separate_normalization(model, tmp_path):
     rgb = np.random.default_rng(1).uniform(0, 255, (2, 3, *INPUT_SIZE)).astype(np.float32)
     mean = np.array(IMAGENET_MEAN, np.float32).reshape(1, 3, 1, 1)
     std = np.array(IMAGENET_STD, np.float32).reshape(1, 3, 1, 1)
-    plain = PaddleInferenceRunner(tmp_path / "plain")((rgb / 255.0 - mean) / std)[0]
+    plain = PaddleInferenceRunner(plain_dir)((rgb / 255.0 - mean) / std)[0]
     fused = PaddleInferenceRunner(tmp_path / "fused")(rgb)[0]
     np.testing.assert_allclose(fused, plain, atol=1e-4, rtol=0)
 

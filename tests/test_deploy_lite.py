@@ -4,10 +4,11 @@ Needs the Lite environment (``make setup`` / ``bash tools/make_lite_env.sh``); t
 tests that run Paddle-Lite skip, saying so, when it is absent. The missing-env error
 itself is always tested.
 """
-import numpy as np
 import pytest
+import yaml
 
 from deploy_helpers import INPUT_SIZE, fixed_inputs, seeded_tinypose
+from tasks.deploy.deploy_readme import render_deploy_readme
 from tasks.deploy.export import export_inference_model, file_record
 from tasks.deploy.lite import LiteError, build_lite_model, check_lite, convert_lite, verify_nb
 from tasks.deploy.lite_env import LiteEnvMissing, find_lite_python
@@ -71,6 +72,9 @@ def test_fp32_conversion_reproduces_paddle_inference(model_dir, tmp_path, lite_p
     nb = tmp_path / "tinypose_fp32.nb"
     assert manifest["size"] == nb.stat().st_size and manifest["sha256"] == file_record(nb)["sha256"]
     assert manifest["ops"]["conv2d"] > 0 and manifest["input_names"] == ["image"]
+    readme = render_deploy_readme([dict(manifest, name="tinypose_128x96",
+                                        infer_cfg=yaml.safe_load((model_dir / "infer_cfg.yml").read_text()))])
+    assert "tinypose_fp32.nb" in readme and "96x128" in readme and "heatmaps [N, 17, 32, 24]" in readme
     # a check that cannot pass reports its figures
     x86 = convert_lite(model_dir, tmp_path / "x86", target="x86", lite_python=lite_python)
     with pytest.raises(LiteError, match=r"max abs diff [0-9.e+-]+ > 1e-12"):

@@ -18,12 +18,14 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 INPUT_NAME = "image"
 MODEL_FILES = ("model.pdmodel", "model.pdiparams")
+RELOAD_TOL = 1e-4
 DEFAULT_WEIGHTS_LOADER = "tasks.common.weights:load_state"  # strict: names, shapes, aliases
 
 # PaddleDetection's export_utils: architecture -> (infer_cfg arch, TensorRT min_subgraph_size, metric)
@@ -81,6 +83,10 @@ def export_inference_model(model_factory, weights, out_dir, input_size, *, fuse_
                            mean=IMAGENET_MEAN, std=IMAGENET_STD, timeout=900):
     """Export ``model_factory`` with ``weights`` to ``out_dir``; returns a manifest dict.
 
+    The export is proven before returning: paddle.inference on the written files
+    must reproduce the dygraph model on a fixed input to ``RELOAD_TOL``
+    (``reload_check`` in the result), else ExportError with the figures.
+
     model_factory: "package.module:callable" (called with ``model_kwargs``) or a
         picklable ``paddle.nn.Layer`` instance (its current weights are used
         when ``weights`` is None).
@@ -94,6 +100,8 @@ def export_inference_model(model_factory, weights, out_dir, input_size, *, fuse_
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    for name in (*MODEL_FILES, "model.pdiparams.info", "infer_cfg.yml"):
+        (out_dir / name).unlink(missing_ok=True)  # never mistake an old file for this export's
     h, w = (int(v) for v in input_size)
     infer_cfg = build_infer_cfg((h, w), arch=arch, fuse_normalize=fuse_normalize, mean=mean, std=std)
     with tempfile.TemporaryDirectory(prefix="export-") as tmp:
@@ -104,6 +112,7 @@ def export_inference_model(model_factory, weights, out_dir, input_size, *, fuse_
             "weights_loader": weights_loader,
             "fuse_normalize": bool(fuse_normalize),
             "mean": list(mean), "std": list(std),
+            "check_dir": tmp,
         }
         if isinstance(model_factory, str):
             job["factory"], job["model_kwargs"] = model_factory, dict(model_kwargs or {})
@@ -114,9 +123,10 @@ def export_inference_model(model_factory, weights, out_dir, input_size, *, fuse_
         job_path = Path(tmp) / "job.json"
         job_path.write_text(json.dumps(job))
         _run_child(job_path, timeout)
-    missing = [name for name in MODEL_FILES if not (out_dir / name).is_file()]
-    if missing:
-        raise ExportError(f"export to {out_dir} wrote no {missing}: the legacy format was not produced")
+        missing = [name for name in MODEL_FILES if not (out_dir / name).is_file()]
+        if missing:
+            raise ExportError(f"export to {out_dir} wrote no {missing}: the legacy format was not produced")
+        reload_check = _check_reload(out_dir, Path(tmp))
     with open(out_dir / "infer_cfg.yml", "w") as f:
         yaml.safe_dump(infer_cfg, f, sort_keys=False)
     return {
@@ -127,8 +137,22 @@ def export_inference_model(model_factory, weights, out_dir, input_size, *, fuse_
         "fuse_normalize": bool(fuse_normalize),
         "weights": str(weights) if weights is not None else None,
         "infer_cfg": infer_cfg,
+        "reload_check": reload_check,
         "files": {name: file_record(out_dir / name) for name in (*MODEL_FILES, "infer_cfg.yml")},
     }
+
+
+def _check_reload(model_dir, check_dir, tol=RELOAD_TOL):
+    """paddle.inference on the exported files vs the dygraph output the child saved for the same input."""
+    from tasks.deploy.runtimes import PaddleInferenceRunner
+
+    x, expected = np.load(check_dir / "input.npy"), np.load(check_dir / "dygraph.npy")
+    actual = PaddleInferenceRunner(model_dir, threads=2)(x)[0]
+    diff = float(np.abs(actual.astype(np.float64) - expected).max()) if actual.shape == expected.shape else float("inf")
+    if not diff <= tol:
+        raise ExportError(f"{model_dir}: paddle.inference does not reproduce the dygraph model: max abs diff "
+                          f"{diff:.3g} > {tol:g} (shapes {list(actual.shape)} vs {list(expected.shape)})")
+    return {"max_abs_diff": diff, "tol": tol, "input_shape": list(x.shape)}
 
 
 def _run_child(job_path, timeout):
@@ -172,6 +196,14 @@ def _child_main(job_path):
     spec = [paddle.static.InputSpec(shape=job["input_shape"], dtype="float32", name=INPUT_NAME)]
     static_model = paddle.jit.to_static(model, input_spec=spec, full_graph=True)
     paddle.jit.save(static_model, job["out_prefix"])
+    # A fixed input and the dygraph output, for the parent's reload check.
+    shape = [1, *job["input_shape"][1:]]
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 255, shape) if job["fuse_normalize"] else rng.standard_normal(shape)
+    x = x.astype(np.float32)
+    with paddle.no_grad():
+        np.save(Path(job["check_dir"]) / "dygraph.npy", model(paddle.to_tensor(x)).numpy())
+    np.save(Path(job["check_dir"]) / "input.npy", x)
 
 
 if __name__ == "__main__":
