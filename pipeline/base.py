@@ -90,10 +90,9 @@ class CachedTask(luigi.Task):
         """What the outputs are a function of, or None while an input is missing."""
         inputs = {}
         for name, task in self.upstream().items():
-            digest = task.output_digest()
-            if digest is None:
+            inputs[name] = task.output_digest()
+            if inputs[name] is None:
                 return None
-            inputs[name] = digest
         return {
             "task": self.get_task_family(),
             "code_version": self.code_version,
