@@ -4,8 +4,10 @@
 
 For 128x96 and 256x192, batch 1, 2 threads: paddle.inference on the legacy
 export with oneDNN, the Lite x86 FP32 .nb (run in the Lite environment), and
-onnxruntime on the paddle2onnx file. Runtimes are measured in interleaved
-rounds (the machine may be shared) and every per-iteration time is pooled:
+onnxruntime on the paddle2onnx file. Each measurement runs in a fresh process:
+Paddle's OpenMP threads keep spinning after a run and, on 2 cores, doubled
+onnxruntime's time when both shared a process. Runtimes are measured in
+interleaved rounds (the machine may be shared) and every time is pooled:
 median, p10-p90 spread. The load average is recorded: with 2 cores, any other
 busy process makes the 2-thread runtimes (onnxruntime, paddle.inference) wait
 for a core, so compare figures only from runs on an idle machine. Also the FP32 vs FP16 ARM .nb sizes. Weights are
@@ -15,6 +17,7 @@ Writes bench/out/deploy_latency.json; the last line is key=value figures.
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -37,15 +40,31 @@ PPDET_MS = {"128x96": {"onnxruntime": 4.0, "lite_x86": 12.6, "paddle_onednn": 34
             "256x192": {"onnxruntime": 11.2, "lite_x86": 39.8, "paddle_onednn": 58.2}}
 
 
-def time_runner(runner, x, iters, warmup):
+def measure(runtime, path, shape, iters, warmup):
+    """Per-run times (ms) and the first output of ``runtime`` on the fixed input, in this process."""
+    x = np.random.default_rng(0).uniform(0, 1, shape).astype(np.float32)
+    if runtime == "lite_x86":
+        outputs, times = run_lite_x86(path, [x], threads=THREADS, repeat=iters, warmup=warmup, return_times=True)
+        return times, outputs[0]
+    runner = (PaddleInferenceRunner(path, threads=THREADS, mkldnn=True) if runtime == "paddle_onednn"
+              else OnnxRunner(path, threads=THREADS))
     for _ in range(warmup):
         runner(x)
     times = []
     for _ in range(iters):
         start = time.perf_counter()
-        runner(x)
+        out = runner(x)[0]
         times.append((time.perf_counter() - start) * 1000.0)
-    return times
+    return times, out
+
+
+def measure_in_child(runtime, path, shape, iters, warmup, out_dir):
+    """``measure`` in a fresh Python process (no other runtime's threads around)."""
+    result = out_dir / f"{runtime}.npz"
+    subprocess.run([sys.executable, __file__, "--measure", runtime, str(path), ",".join(map(str, shape)),
+                    str(iters), str(warmup), str(result)], check=True, capture_output=True, text=True)
+    data = np.load(result)
+    return list(data["times"]), data["output"]
 
 
 def summary(times):
@@ -68,6 +87,12 @@ def prepare(name, size, out, weights):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--measure"]:  # child mode: RUNTIME PATH SHAPE ITERS WARMUP OUT.npz
+        runtime, path, shape, iters, warmup, out = argv[1:]
+        times, output = measure(runtime, path, [int(v) for v in shape.split(",")], int(iters), int(warmup))
+        np.savez(out, times=np.asarray(times), output=output)
+        return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--iters", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=10)
@@ -81,18 +106,12 @@ def main(argv=None):
     load_before = os.getloadavg()
     for name, (h, w) in SIZES.items():
         model_dir, files = prepare(name, (h, w), args.out, args.weights)
-        x = np.random.default_rng(0).uniform(0, 1, (1, 3, h, w)).astype(np.float32)
-        runners = {"paddle_onednn": PaddleInferenceRunner(model_dir, threads=THREADS, mkldnn=True),
-                   "onnxruntime": OnnxRunner(files["onnx"], threads=THREADS)}
-        times = {key: [] for key in (*runners, "lite_x86")}
-        outputs = {key: runner(x)[0] for key, runner in runners.items()}
+        paths = {"paddle_onednn": model_dir, "onnxruntime": files["onnx"], "lite_x86": files["nb_x86"]}
+        times, outputs = {key: [] for key in paths}, {}
         for _ in range(args.rounds):
-            for key, runner in runners.items():
-                times[key] += time_runner(runner, x, args.iters, args.warmup)
-            lite_out, lite_times = run_lite_x86(files["nb_x86"], [x], threads=THREADS, repeat=args.iters,
-                                                warmup=args.warmup, return_times=True)
-            times["lite_x86"] += lite_times
-        outputs["lite_x86"] = lite_out[0]
+            for key, path in paths.items():
+                t, outputs[key] = measure_in_child(key, path, (1, 3, h, w), args.iters, args.warmup, args.out)
+                times[key] += t
         ref = outputs["paddle_onednn"]
         results[name] = {
             "input_shape": [1, 3, h, w],

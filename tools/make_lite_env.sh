@@ -7,6 +7,12 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dest="${1:-$repo/.venv-lite}"
 constraints="$repo/constraints-lite.txt"
+check='import sys, numpy, paddlelite.lite; assert sys.version_info[:2] == (3, 10) and numpy.__version__ < "2"'
+
+if [[ -x "$dest/bin/python" && -x "$dest/bin/paddle_lite_opt" ]] && "$dest/bin/python" -c "$check" 2>/dev/null; then
+    echo "Paddle-Lite environment already present: $dest/bin/python"
+    exit 0
+fi
 
 find_python310() {
     if [[ -n "${TINYPOSE_LITE_PYTHON_BIN:-}" ]]; then
@@ -29,6 +35,10 @@ find_python310() {
 if ! python_bin="$(find_python310)"; then
     echo "error: no Python 3.10 found for the Paddle-Lite environment (paddlelite has wheels only up to 3.10)." >&2
     echo "Install one (e.g. 'pyenv install 3.10.13') or set TINYPOSE_LITE_PYTHON_BIN=/path/to/python3.10." >&2
+    exit 1
+fi
+if ! [[ -x "$python_bin" ]] && ! command -v "$python_bin" >/dev/null 2>&1; then
+    echo "error: $python_bin (TINYPOSE_LITE_PYTHON_BIN) is not an executable Python 3.10." >&2
     exit 1
 fi
 version="$("$python_bin" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"

@@ -216,7 +216,9 @@ def build_lite_model(model_dir, out_prefix, precision, inputs, *, model=None, li
     compared with paddle.inference (``check_lite``), and the ARM file is
     inspected (loads, size, sha256, ops). For ``precision="fp16"`` also
     ``estimate_fp16_cost(model, inputs[0])``, so ``model`` (dygraph, weights
-    loaded) is required then.
+    loaded, taking the same input as the export: wrap it in
+    ``tasks.deploy.normalize.NormalizeInput`` for a ``fuse_normalize`` export)
+    is required then.
     """
     if precision == "fp16" and model is None:
         raise ValueError("an FP16 conversion needs the dygraph model to estimate its rounding cost")
