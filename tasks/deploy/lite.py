@@ -57,6 +57,8 @@ def convert_lite(model_dir, out_prefix, *, precision="fp32", target="arm", lite_
             raise LiteError(f"{model_dir / name} missing: paddle_lite_opt needs the legacy export "
                             "(tasks.deploy.export.export_inference_model)")
     out_prefix = Path(out_prefix)
+    if out_prefix.suffix == ".nb":  # opt appends .nb itself
+        out_prefix = out_prefix.with_suffix("")
     out_prefix.parent.mkdir(parents=True, exist_ok=True)
     cmd = [lite_python, lite_opt_script(lite_python),
            f"--model_file={model_dir / 'model.pdmodel'}", f"--param_file={model_dir / 'model.pdiparams'}",
