@@ -5,7 +5,10 @@ inside the nodes' build() methods.
 """
 from pipeline.data_nodes import (BuildMergedAnnotations, ConvertAIChallenger, DownloadArchive,
                                  ExtractArchive)
+from pipeline.deploy_nodes import (ConvertLiteModel, ExportInferenceModel, ExportLiteModels,
+                                   ExportOnnx)
 from pipeline.keypoint_nodes import EvaluateTinyPose, TrainTinyPose
 
 __all__ = ["DownloadArchive", "ExtractArchive", "ConvertAIChallenger", "BuildMergedAnnotations",
-           "TrainTinyPose", "EvaluateTinyPose"]
+           "TrainTinyPose", "EvaluateTinyPose", "ExportInferenceModel", "ExportOnnx",
+           "ConvertLiteModel", "ExportLiteModels"]

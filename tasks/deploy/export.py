@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+from tasks.keypoint.transforms.formatting import IMAGENET_MEAN, IMAGENET_STD
+
 INPUT_NAME = "image"
 MODEL_FILES = ("model.pdmodel", "model.pdiparams")
 RELOAD_TOL = 1e-4

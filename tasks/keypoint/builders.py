@@ -3,13 +3,11 @@ import cv2
 import paddle
 
 from tasks.keypoint.codecs import DarkHeatmap
-from tasks.keypoint.dataset import TopDownCocoDataset, release_cv2_threads
+from tasks.keypoint.dataset import EVAL_KEYS, TopDownCocoDataset, release_cv2_threads
 from tasks.keypoint.model import TinyPose
 from tasks.keypoint.transforms import (Compose, GenerateTarget, InformationDropping, LoadImage,
                                        NormalizeImage, PackInputs, Permute, RandomFlipHalfBody,
                                        TopDownAffine)
-
-EVAL_KEYS = ("image", "center", "scale", "image_id", "ann_id", "score")
 
 
 def build_model(config) -> TinyPose:
