@@ -12,13 +12,9 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-COCO_JOINTS = (
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear",
-    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow",
-    "left_wrist", "right_wrist", "left_hip", "right_hip",
-    "left_knee", "right_knee", "left_ankle", "right_ankle",
-)
-JOINTS = COCO_JOINTS + ("head_top", "neck")
+from tasks.annotations.coco import COCO_KEYPOINTS
+
+JOINTS = COCO_KEYPOINTS + ("head_top", "neck")
 HEAD_TOP, NECK = 17, 18
 FACE = (0, 1, 2, 3, 4)
 BODY = tuple(range(5, 17))

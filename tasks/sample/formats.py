@@ -1,11 +1,8 @@
 """Write drawn people as COCO person-keypoint records and raw AI Challenger records."""
 import numpy as np
 
-from tasks.sample.figures import COCO_JOINTS, HEAD_TOP, HIDDEN, NECK, OUTSIDE, VISIBLE
-
-COCO_SKELETON = [[16, 14], [14, 12], [17, 15], [15, 13], [12, 13], [6, 12], [7, 13],
-                 [6, 7], [6, 8], [7, 9], [8, 10], [9, 11], [2, 3], [1, 2], [1, 3],
-                 [2, 4], [3, 5], [4, 6], [5, 7]]
+from tasks.annotations.coco import person_category
+from tasks.sample.figures import HEAD_TOP, HIDDEN, NECK, OUTSIDE, VISIBLE
 
 # AIC index -> our joint index (COCO order, then head top and neck).
 AIC_JOINTS = (6, 8, 10, 5, 7, 9, 12, 14, 16, 11, 13, 15, HEAD_TOP, NECK)
@@ -86,10 +83,7 @@ def coco_file(images, annotations):
                       "name": "Attribution License"}],
         "images": images,
         "annotations": annotations,
-        "categories": [{
-            "supercategory": "person", "id": 1, "name": "person",
-            "keypoints": list(COCO_JOINTS), "skeleton": COCO_SKELETON,
-        }],
+        "categories": [person_category()],
     }
 
 
