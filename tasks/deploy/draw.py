@@ -2,11 +2,10 @@
 import cv2
 import numpy as np
 
-# COCO skeleton as 0-based joint pairs (pycocotools' `skeleton` minus 1).
-COCO_SKELETON = (
-    (15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6),
-    (5, 7), (6, 8), (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6),
-)
+from tasks.annotations.coco import COCO_SKELETON
+
+# 0-based joint pairs (the COCO file's `skeleton` is 1-based).
+LIMBS = tuple((a - 1, b - 1) for a, b in COCO_SKELETON)
 # One BGR colour per limb: left side warm, right side cool, trunk/face neutral tones.
 LIMB_COLORS = (
     (0, 128, 255), (0, 165, 255), (255, 128, 0), (255, 165, 0), (0, 255, 0), (0, 200, 255),
@@ -38,7 +37,7 @@ def draw_pose(image_bgr, keypoints, boxes=None, score_thr=0.3):
     for person in keypoints:
         shown = person[:, 2] >= score_thr
         points = [(int(round(x)), int(round(y))) for x, y in person[:, :2]]
-        for (a, b), color in zip(COCO_SKELETON, LIMB_COLORS):
+        for (a, b), color in zip(LIMBS, LIMB_COLORS):
             if shown[a] and shown[b]:
                 cv2.line(canvas, points[a], points[b], color, thickness + 1, cv2.LINE_AA)
         for joint, visible in enumerate(shown):
