@@ -8,8 +8,9 @@ import pytest
 import yaml
 
 from deploy_helpers import INPUT_SIZE, fixed_inputs, seeded_tinypose
+from tasks.common.fingerprint import file_record
 from tasks.deploy.deploy_readme import render_deploy_readme
-from tasks.deploy.export import export_inference_model, file_record
+from tasks.deploy.export import export_inference_model
 from tasks.deploy.lite import LiteError, build_lite_model, check_lite, convert_lite, verify_nb
 from tasks.deploy.lite_env import LiteEnvMissing, find_lite_python
 

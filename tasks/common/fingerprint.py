@@ -17,6 +17,11 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def file_record(path) -> dict:
+    """{"sha256", "size"} of a file."""
+    return {"sha256": sha256_file(path), "size": Path(path).stat().st_size}
+
+
 def describe_output(path) -> dict:
     """What a manifest records about one output: enough to notice it changed.
 

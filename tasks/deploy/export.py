@@ -8,7 +8,6 @@ The legacy program format is only written when ``FLAGS_enable_pir_api=0`` is in
 the environment before paddle is imported (DESIGN.md), so the export itself runs
 in a child process: ``python -m tasks.deploy.export JOB.json``.
 """
-import hashlib
 import importlib
 import json
 import os
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from tasks.common.fingerprint import file_record
 from tasks.keypoint.transforms.formatting import IMAGENET_MEAN, IMAGENET_STD
 
 INPUT_NAME = "image"
@@ -67,15 +67,6 @@ def build_infer_cfg(input_size, *, arch="TopDownHRNet", fuse_normalize=False,
         "label_list": ["keypoint"],
         "fuse_normalize": bool(fuse_normalize),
     }
-
-
-def file_record(path):
-    """{"sha256", "size"} of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return {"sha256": digest.hexdigest(), "size": Path(path).stat().st_size}
 
 
 def export_inference_model(model_factory, weights, out_dir, input_size, *, fuse_normalize=False,

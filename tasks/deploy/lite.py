@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tasks.deploy.export import file_record
+from tasks.common.fingerprint import file_record
 from tasks.deploy.lite_env import find_lite_python, lite_opt_script
 
 RUNNER = Path(__file__).with_name("lite_runner.py")

@@ -6,7 +6,7 @@ itself); it rejects programs that carry float64 array attributes such as
 """
 from pathlib import Path
 
-from tasks.deploy.export import file_record
+from tasks.common.fingerprint import file_record
 from tasks.deploy.lite import FP32_TOL, compare_outputs
 
 DEFAULT_OPSET = 11
