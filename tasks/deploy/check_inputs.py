@@ -7,8 +7,6 @@ whole heatmap cells.
 """
 import numpy as np
 
-from tasks.keypoint.transforms.formatting import IMAGENET_MEAN, IMAGENET_STD
-
 
 def person_crops(config, val_ann, image_root, count=4, fuse_normalize=False):
     """The first `count` persons of `val_ann`, cropped as at evaluation: one [N,3,H,W]
@@ -18,8 +16,8 @@ def person_crops(config, val_ann, image_root, count=4, fuse_normalize=False):
     if len(dataset) == 0:
         raise ValueError(f"{val_ann}: no person to check exported models on")
     crops = np.stack([dataset[i]["image"] for i in range(min(count, len(dataset)))]).astype(np.float32)
-    if fuse_normalize:
-        mean = np.asarray(IMAGENET_MEAN, np.float32).reshape(1, 3, 1, 1)
-        std = np.asarray(IMAGENET_STD, np.float32).reshape(1, 3, 1, 1)
+    if fuse_normalize:  # undo the dataset's NormalizeImage (the config's mean/std)
+        mean = np.asarray(config["data"]["mean"], np.float32).reshape(1, 3, 1, 1)
+        std = np.asarray(config["data"]["std"], np.float32).reshape(1, 3, 1, 1)
         crops = (crops * std + mean) * 255.0
     return crops
