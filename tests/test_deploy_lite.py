@@ -55,6 +55,16 @@ def test_missing_lite_env_names_the_fix(monkeypatch, tmp_path):
         convert_lite(tmp_path, tmp_path / "out")
 
 
+def test_configured_lite_python_wins_over_the_environment(monkeypatch, tmp_path):
+    configured, from_env = tmp_path / "configured" / "python", tmp_path / "env" / "python"
+    for path in (configured, from_env):
+        path.parent.mkdir()
+        path.touch()
+    monkeypatch.setenv("TINYPOSE_LITE_PYTHON", str(from_env))
+    assert find_lite_python(configured) == configured
+    assert find_lite_python() == from_env
+
+
 def test_lite_env_has_python310_and_numpy1(lite_python):
     import subprocess
 

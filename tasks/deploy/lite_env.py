@@ -23,11 +23,11 @@ class LiteEnvMissing(RuntimeError):
 def find_lite_python(configured=None):
     """Path of the Lite environment's python.
 
-    Order: $TINYPOSE_LITE_PYTHON, then ``configured`` (a config value), then
-    <repo>/.venv-lite/bin/python. The first one given must exist: a set but
-    wrong value is an error, not a reason to look elsewhere.
+    Order: ``configured`` (an argument or the `lite_python` config key), then
+    $TINYPOSE_LITE_PYTHON, then <repo>/.venv-lite/bin/python. The first one given
+    must exist: a set but wrong value is an error, not a reason to look elsewhere.
     """
-    for source, value in ((f"${ENV_VAR}", os.environ.get(ENV_VAR)), ("the configured lite_python", configured)):
+    for source, value in (("the configured lite_python", configured), (f"${ENV_VAR}", os.environ.get(ENV_VAR))):
         if value:
             path = Path(value).expanduser()
             if not path.is_file():
