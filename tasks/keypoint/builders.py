@@ -1,13 +1,13 @@
 """Config dict (tasks.keypoint.config) -> model, transforms, datasets, loaders."""
-import cv2
 import paddle
 
 from tasks.keypoint.codecs import DarkHeatmap
-from tasks.keypoint.dataset import EVAL_KEYS, TopDownCocoDataset, release_cv2_threads
+from tasks.keypoint.dataset import (EVAL_KEYS, TRAIN_KEYS, TopDownCocoDataset, release_cv2_threads,
+                                    single_threaded_worker)
+from tasks.keypoint.dataset import build_eval_transforms as eval_pipeline
+from tasks.keypoint.dataset import build_train_transforms as train_pipeline
 from tasks.keypoint.model import TinyPose
-from tasks.keypoint.transforms import (Compose, GenerateTarget, InformationDropping, LoadImage,
-                                       NormalizeImage, PackInputs, Permute, RandomFlipHalfBody,
-                                       TopDownAffine)
+from tasks.keypoint.transforms import Compose
 
 
 def build_model(config) -> TinyPose:
@@ -22,29 +22,22 @@ def build_codec(config) -> DarkHeatmap:
 
 def build_train_transforms(config) -> Compose:
     """Load, flip/half-body/scale/rotation, AID, UDP crop, DARK targets, normalize, CHW."""
-    aug, data, size = config["augment"], config["data"], config["model"]["input_size"]
-    return Compose([
-        LoadImage(),
-        RandomFlipHalfBody(size, scale_factor=aug["scale"], rot_factor=aug["rot"], rot_prob=aug["rot_prob"],
-                           prob_half_body=aug["half_body_prob"],
-                           num_joints_half_body=aug["num_joints_half_body"],
-                           flip_prob=0.5 if aug["flip"] else 0.0, flip_pairs=config["model"]["flip_pairs"],
-                           upper_body_ids=aug["upper_body_ids"], pixel_std=data["pixel_std"]),
-        InformationDropping(size, prob_cutout=aug["aid_prob"], offset_factor=aug["aid_offset_factor"],
-                            num_patch=aug["aid_num_patch"]),
-        TopDownAffine(size, pixel_std=data["pixel_std"]),
-        GenerateTarget(build_codec(config)),
-        NormalizeImage(data["mean"], data["std"]),
-        Permute(),
-        PackInputs(("image", "target", "target_weight")),
-    ])
+    aug, data, model = config["augment"], config["data"], config["model"]
+    return train_pipeline(
+        model["input_size"], model["heatmap_size"], aug["sigma"], DarkHeatmap,
+        scale_factor=aug["scale"], rot_factor=aug["rot"], rot_prob=aug["rot_prob"],
+        prob_half_body=aug["half_body_prob"], num_joints_half_body=aug["num_joints_half_body"],
+        flip_prob=0.5 if aug["flip"] else 0.0, flip_pairs=model["flip_pairs"],
+        upper_body_ids=aug["upper_body_ids"], prob_cutout=aug["aid_prob"],
+        offset_factor=aug["aid_offset_factor"], num_patch=aug["aid_num_patch"],
+        pixel_std=data["pixel_std"], mean=data["mean"], std=data["std"], keys=TRAIN_KEYS)
 
 
 def build_eval_transforms(config) -> Compose:
     """Load, UDP crop of the (ground-truth) box, normalize, CHW, plus what back-projection needs."""
-    data, size = config["data"], config["model"]["input_size"]
-    return Compose([LoadImage(), TopDownAffine(size, pixel_std=data["pixel_std"]),
-                    NormalizeImage(data["mean"], data["std"]), Permute(), PackInputs(EVAL_KEYS)])
+    data = config["data"]
+    return eval_pipeline(config["model"]["input_size"], EVAL_KEYS, pixel_std=data["pixel_std"],
+                         mean=data["mean"], std=data["std"])
 
 
 def build_dataset(config, ann_file, image_root, train: bool) -> TopDownCocoDataset:
@@ -54,11 +47,6 @@ def build_dataset(config, ann_file, image_root, train: bool) -> TopDownCocoDatas
                               num_joints=config["model"]["num_joints"], pixel_std=config["data"]["pixel_std"],
                               padding=config["data"]["bbox_padding"],
                               seed=int(config["train"]["seed"]) if train else None)
-
-
-def _worker_init(worker_id):
-    # One sample at a time per worker process: cv2 thread pools would oversubscribe the cores.
-    cv2.setNumThreads(1)
 
 
 def build_loader(dataset, config, train: bool, num_replicas=1, rank=0):
@@ -78,5 +66,5 @@ def build_loader(dataset, config, train: bool, num_replicas=1, rank=0):
     if workers > 0:
         release_cv2_threads()   # a fork after multi-threaded cv2 gives workers that hang
     loader = paddle.io.DataLoader(dataset, batch_sampler=sampler, num_workers=workers,
-                                  worker_init_fn=_worker_init if workers > 0 else None)
+                                  worker_init_fn=single_threaded_worker if workers > 0 else None)
     return loader, sampler

@@ -17,9 +17,10 @@ import orjson
 import paddle
 
 from .codecs import DarkHeatmap
-from .geometry import BOX_PADDING, PIXEL_STD, box_to_center_scale, clip_box_xywh
-from .transforms import (Compose, GenerateTarget, InformationDropping, LoadImage, NormalizeImage,
-                         PackInputs, Permute, RandomFlipHalfBody, TopDownAffine)
+from .geometry import (BOX_PADDING, COCO_FLIP_PAIRS, COCO_UPPER_BODY_IDS, PIXEL_STD, box_to_center_scale,
+                       clip_box_xywh)
+from .transforms import (IMAGENET_MEAN, IMAGENET_STD, Compose, GenerateTarget, InformationDropping,
+                         LoadImage, NormalizeImage, PackInputs, Permute, RandomFlipHalfBody, TopDownAffine)
 
 log = logging.getLogger(__name__)
 
@@ -29,33 +30,38 @@ EVAL_KEYS = ("image", "center", "scale", "image_id", "ann_id", "score")
 
 def build_train_transforms(input_size, heatmap_size, sigma, codec_cls=DarkHeatmap, *,
                            scale_factor=0.25, rot_factor=30.0, rot_prob=0.6, prob_half_body=0.3,
-                           num_joints_half_body=8, flip_prob=0.5, prob_cutout=0.5,
-                           offset_factor=0.05, num_patch=1, load=True, keys=TRAIN_KEYS):
+                           num_joints_half_body=8, flip_prob=0.5, flip_pairs=COCO_FLIP_PAIRS,
+                           upper_body_ids=COCO_UPPER_BODY_IDS, prob_cutout=0.5, offset_factor=0.05,
+                           num_patch=1, pixel_std=PIXEL_STD, mean=IMAGENET_MEAN, std=IMAGENET_STD,
+                           load=True, keys=TRAIN_KEYS):
     """PP-TinyPose's TrainReader (defaults are its numbers) -> ``Compose``.
 
     ``load=False`` leaves out ``LoadImage`` (for a sample that already holds its image).
+    ``tasks.keypoint.builders.build_train_transforms`` fills these from a config.
     """
     codec = codec_cls(input_size, heatmap_size, sigma)
     steps = [LoadImage()] if load else []
     steps += [
         RandomFlipHalfBody(input_size, scale_factor=scale_factor, rot_factor=rot_factor,
                            rot_prob=rot_prob, prob_half_body=prob_half_body,
-                           num_joints_half_body=num_joints_half_body, flip_prob=flip_prob),
+                           num_joints_half_body=num_joints_half_body, flip_prob=flip_prob,
+                           flip_pairs=flip_pairs, upper_body_ids=upper_body_ids, pixel_std=pixel_std),
         InformationDropping(input_size, prob_cutout=prob_cutout, offset_factor=offset_factor,
                             num_patch=num_patch),
-        TopDownAffine(input_size),
+        TopDownAffine(input_size, pixel_std=pixel_std),
         GenerateTarget(codec),
-        NormalizeImage(),
+        NormalizeImage(mean, std),
         Permute(),
         PackInputs(keys),
     ]
     return Compose(steps)
 
 
-def build_eval_transforms(input_size, keys=EVAL_KEYS):
+def build_eval_transforms(input_size, keys=EVAL_KEYS, *, pixel_std=PIXEL_STD, mean=IMAGENET_MEAN,
+                          std=IMAGENET_STD):
     """Crop with UDP, normalise, CHW: what evaluation feeds the network."""
-    return Compose([LoadImage(), TopDownAffine(input_size), NormalizeImage(), Permute(),
-                    PackInputs(keys)])
+    return Compose([LoadImage(), TopDownAffine(input_size, pixel_std=pixel_std), NormalizeImage(mean, std),
+                    Permute(), PackInputs(keys)])
 
 
 def load_person_records(ann_file, image_root, input_size, num_joints=17,
@@ -191,7 +197,7 @@ def release_cv2_threads():
     cv2.setNumThreads(1)
 
 
-def _single_threaded_worker(worker_id):
+def single_threaded_worker(worker_id):
     # Each loader process decodes and warps one sample at a time: cv2/OpenMP
     # thread pools in every worker would only oversubscribe the cores.
     cv2.setNumThreads(1)
@@ -214,5 +220,5 @@ def build_dataloader(dataset, batch_size, shuffle=False, num_workers=2, drop_las
     return paddle.io.DataLoader(
         dataset, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last,
         num_workers=num_workers, use_shared_memory=use_shared_memory,
-        worker_init_fn=_single_threaded_worker if num_workers > 0 else None,
+        worker_init_fn=single_threaded_worker if num_workers > 0 else None,
         persistent_workers=persistent_workers and num_workers > 0)
