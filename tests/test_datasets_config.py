@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tasks.datasets.config import (DEFAULT_LAYOUTS, DatasetsConfigError, archive_urls,
-                                   load_datasets_config)
+from tasks.datasets.config import (DEFAULT_LAYOUTS, MD5_PLACEHOLDER, DatasetsConfigError,
+                                   archive_urls, load_datasets_config)
 from tasks.datasets.locate import LocateError, locate, locate_entry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,7 +76,8 @@ def test_missing_and_malformed_files(tmp_path):
 def test_placeholder_md5_is_accepted_by_the_schema(tmp_path):
     config = _minimal()
     config["aic"]["keypoint_train"]["md5"] = "fill-in-the-md5-of-your-copy"
-    load_datasets_config(_write(tmp_path, config))
+    loaded = load_datasets_config(_write(tmp_path, config))
+    assert loaded["aic"]["keypoint_train"]["md5"] == MD5_PLACEHOLDER
 
 
 @pytest.fixture
