@@ -88,22 +88,21 @@ class LoadReport:
         return ""
 
 
+def _extra_prefixes(names, others):
+    """Count the shortest leading 'a.b.' of each name whose rest is one of `others`."""
+    others, found = set(others), Counter()
+    for name in names:
+        parts = name.split(".")
+        for k in range(1, len(parts)):
+            if ".".join(parts[k:]) in others:
+                found[".".join(parts[:k]) + "."] += 1
+                break
+    return found
+
+
 def _prefix_difference(missing, unexpected):
     """Explain a consistent name prefix difference, e.g. weights saved from a wrapper layer."""
-    missing_set, unexpected_set = set(missing), set(unexpected)
-    extra, lacking = Counter(), Counter()
-    for name in unexpected:
-        parts = name.split(".")
-        for k in range(1, len(parts)):
-            if ".".join(parts[k:]) in missing_set:
-                extra[".".join(parts[:k]) + "."] += 1
-                break
-    for name in missing:
-        parts = name.split(".")
-        for k in range(1, len(parts)):
-            if ".".join(parts[k:]) in unexpected_set:
-                lacking[".".join(parts[:k]) + "."] += 1
-                break
+    extra, lacking = _extra_prefixes(unexpected, missing), _extra_prefixes(missing, unexpected)
     if extra:
         p, n = extra.most_common(1)[0]
         return f"{n} weight names carry an extra prefix {p!r}; strip it before loading"
