@@ -11,6 +11,8 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from tasks.common.atomic import atomic_path
+
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "keypoint_config.schema.json"
 
 
@@ -91,6 +93,7 @@ def load_config(path) -> dict:
 
 
 def dump_config(cfg: dict, path) -> Path:
-    """Write the merged config as YAML (the `config_used.yml` of a run)."""
-    Path(path).write_text(yaml.safe_dump(cfg, sort_keys=False, default_flow_style=None))
+    """Write the merged config as YAML (the `config_used.yml` of a run), atomically."""
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(yaml.safe_dump(cfg, sort_keys=False, default_flow_style=None))
     return Path(path)
