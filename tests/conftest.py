@@ -22,6 +22,19 @@ def sample_manifest(sample_dir) -> dict:
     return json.loads((sample_dir / "sample_manifest.json").read_text())
 
 
+@pytest.fixture(scope="session")
+def tinypose_export(tmp_path_factory) -> Path:
+    """A synthetic-weight TinyPose 128x96 exported once per session (``export_inference_model``,
+    the slow part: ~25 s) with its ``model.onnx`` beside it. Tests must not write into it."""
+    from deploy_helpers import INPUT_SIZE, seeded_tinypose
+    from tasks.deploy.export import export_inference_model
+    from tasks.deploy.onnx import export_onnx
+    out = tmp_path_factory.mktemp("export") / "tinypose_128x96"
+    export_inference_model(seeded_tinypose(), None, out, INPUT_SIZE)
+    export_onnx(out, out / "model.onnx")
+    return out
+
+
 @pytest.fixture
 def luigi_config():
     """Set Luigi config values for one test: `luigi_config(section, key, value)`."""

@@ -2,18 +2,14 @@
 import numpy as np
 import pytest
 
-from deploy_helpers import INPUT_SIZE, fixed_inputs, seeded_tinypose
-from tasks.deploy.export import export_inference_model
+from deploy_helpers import fixed_inputs
 from tasks.deploy.onnx import OnnxError, check_onnx, export_onnx
 from tasks.deploy.predictor import KeypointPredictor
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("export") / "tinypose_128x96"
-    export_inference_model(seeded_tinypose(), None, out, INPUT_SIZE)
-    export_onnx(out, out / "model.onnx")
-    return out
+def model_dir(tinypose_export):
+    return tinypose_export
 
 
 @pytest.fixture(scope="module")

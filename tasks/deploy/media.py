@@ -1,0 +1,118 @@
+"""Inputs (an image, a folder of images, a video) as ``Frame``s, and the drawn video's writer."""
+from pathlib import Path
+
+import cv2
+
+from tasks.deploy.boxes import Frame
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
+VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"})
+# Written video: the input's container when cv2 writes it here, else .mp4.
+FOURCC = {".avi": "MJPG", ".mp4": "mp4v"}
+
+
+class MediaError(ValueError):
+    """An input is missing, unreadable or of an unknown kind; the message names the file."""
+
+
+def read_image(path):
+    """[H, W, 3] uint8 BGR; MediaError naming the file when it is missing or not an image."""
+    path = Path(path)
+    if not path.is_file():
+        raise MediaError(f"image {path} does not exist")
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise MediaError(f"cannot read image {path}: not an image, or a format cv2 does not decode")
+    return image
+
+
+class ImageInput:
+    """One image or the images of a folder (sorted by name, not recursive).
+
+    ``skipped``: the folder's files that are not images by their suffix (reported, not read).
+    """
+
+    is_video = False
+
+    def __init__(self, path):
+        self.path = Path(path)
+        if self.path.is_dir():
+            files = sorted(p for p in self.path.iterdir() if p.is_file())
+            self.files = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
+            self.skipped = [p for p in files if p.suffix.lower() not in IMAGE_SUFFIXES]
+            if not self.files:
+                raise MediaError(f"folder {self.path} holds no image ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        else:
+            self.files, self.skipped = [self.path], []
+        self.total = len(self.files)
+
+    def __iter__(self):
+        for index, path in enumerate(self.files):
+            yield Frame(index, path.name, read_image(path))
+
+
+class VideoInput:
+    """The frames of a video file; ``fps``, ``size`` (w, h) and ``total`` (frame count, None when
+    the container does not say) as cv2 reads them."""
+
+    is_video = True
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.skipped = []
+        if not self.path.is_file():
+            raise MediaError(f"video {self.path} does not exist")
+        capture = cv2.VideoCapture(str(self.path))
+        try:
+            ok, frame = capture.read()
+            if not capture.isOpened() or not ok:
+                raise MediaError(f"cannot read video {self.path}: cv2 cannot open it or it has no frame")
+            self.fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
+            self.size = (frame.shape[1], frame.shape[0])
+            count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+            self.total = count if count > 0 else None
+        finally:
+            capture.release()
+
+    def __iter__(self):
+        capture = cv2.VideoCapture(str(self.path))
+        try:
+            index = 0
+            while True:
+                ok, image = capture.read()
+                if not ok:
+                    break
+                yield Frame(index, f"{self.path.name}#{index}", image, is_video_frame=True)
+                index += 1
+        finally:
+            capture.release()
+
+
+def open_input(path):
+    """An ``ImageInput`` (image file or folder) or a ``VideoInput``, chosen by the path's kind and suffix."""
+    path = Path(path)
+    if not path.exists():
+        raise MediaError(f"input {path} does not exist")
+    if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
+        return ImageInput(path)
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        return VideoInput(path)
+    raise MediaError(f"input {path}: unknown suffix {path.suffix!r}; expected a folder, an image "
+                     f"({', '.join(sorted(IMAGE_SUFFIXES))}) or a video ({', '.join(sorted(VIDEO_SUFFIXES))})")
+
+
+def video_output_path(video_path, out_dir):
+    """Where the drawn copy of ``video_path`` goes: same name in ``out_dir``, .mp4 when cv2 cannot
+    write the input's container."""
+    video_path = Path(video_path)
+    suffix = video_path.suffix.lower() if video_path.suffix.lower() in FOURCC else ".mp4"
+    return Path(out_dir) / f"{video_path.stem}{suffix}"
+
+
+def open_video_writer(path, fps, size):
+    """cv2.VideoWriter for ``path`` (.avi: MJPG, .mp4: mp4v) at ``fps`` and ``size`` (w, h)."""
+    path = Path(path)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*FOURCC[path.suffix.lower()]), fps, size)
+    if not writer.isOpened():
+        raise MediaError(f"cannot write video {path} ({FOURCC[path.suffix.lower()]}, {fps} fps, {size})")
+    return writer

@@ -1,0 +1,142 @@
+"""tinypose-infer (tasks/deploy/cli.py) on generated images and a video, with and without a boxes file."""
+import json
+import os
+
+import cv2
+import numpy as np
+import pytest
+
+from tasks.deploy.cli import default_onnx, main
+
+VIDEO_SIZE, VIDEO_FPS, VIDEO_FRAMES = (160, 120), 10.0, 5
+
+
+@pytest.fixture(scope="module")
+def model_dir(tinypose_export):
+    return tinypose_export  # with its model.onnx, else every CLI run would convert again
+
+
+def _image(seed, shape=(120, 160)):
+    return np.random.default_rng(seed).integers(0, 256, (*shape, 3), dtype=np.uint8)
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("inputs")
+    folder = root / "folder"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), _image(1))
+    cv2.imwrite(str(folder / "000000000042.jpg"), _image(2, (90, 200)))
+    (folder / "notes.txt").write_text("not an image")
+    video = root / "clip.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), VIDEO_FPS, VIDEO_SIZE)
+    for i in range(VIDEO_FRAMES):
+        writer.write(_image(10 + i, VIDEO_SIZE[::-1]))
+    writer.release()
+    return {"image": folder / "000000000042.jpg", "folder": folder, "video": video, "root": root}
+
+
+def _run(model_dir, source, out, *extra):
+    assert main(["--model", str(model_dir), "--input", str(source), "--out", str(out), *extra]) == 0
+    return json.loads((out / "keypoints.json").read_text())
+
+
+def _check_person(record, bbox):
+    assert record["category_id"] == 1 and record["bbox"] == pytest.approx(bbox, abs=0.01)
+    keypoints = np.array(record["keypoints"]).reshape(17, 3)
+    assert np.all(np.isfinite(keypoints))  # scores are heatmap maxima: synthetic weights give any sign
+    assert record["score"] == pytest.approx(keypoints[:, 2].mean() * record["box_score"], abs=1e-3)
+
+
+def test_one_image_whole_image_box(model_dir, inputs, tmp_path, capsys):
+    records = _run(model_dir, inputs["image"], tmp_path)
+    assert len(records) == 1 and records[0]["image_id"] == 42  # COCO-style numeric stem
+    assert records[0]["file_name"] == "000000000042.jpg" and records[0]["box_score"] == 1
+    _check_person(records[0], [0, 0, 200, 90])
+    assert cv2.imread(str(tmp_path / "000000000042.jpg")).shape == (90, 200, 3)
+    summary = capsys.readouterr().out
+    assert "1 images, 1 persons" in summary and "ms/person (onnxruntime, 2 threads)" in summary
+
+
+def test_folder_with_annotation_boxes(model_dir, inputs, tmp_path, capsys):
+    boxes = tmp_path / "boxes.json"
+    boxes.write_text(json.dumps({
+        "images": [{"id": 7, "file_name": "val/a.png"}, {"id": 9, "file_name": "elsewhere.jpg"}],
+        "annotations": [
+            {"image_id": 7, "bbox": [10, 5, 40, 100], "category_id": 1, "iscrowd": 0},
+            {"image_id": 7, "bbox": [80, 20, 50, 90], "category_id": 1},
+            {"image_id": 7, "bbox": [0, 0, 160, 120], "category_id": 1, "iscrowd": 1},
+        ]}))
+    out = tmp_path / "out"
+    records = _run(model_dir, inputs["folder"], out, "--boxes", str(boxes))
+    assert [(r["image_id"], r["file_name"]) for r in records] == [(7, "a.png")] * 2  # crowd box skipped
+    _check_person(records[0], [10, 5, 40, 100])
+    _check_person(records[1], [80, 20, 50, 90])
+    assert sorted(p.name for p in out.iterdir()) == ["000000000042.jpg", "a.png", "keypoints.json"]
+    summary = capsys.readouterr().out
+    assert "2 images, 2 persons" in summary
+    assert "1 non-image files" in summary and f"1 images not named in {boxes}" in summary
+
+
+def test_video_whole_frame(model_dir, inputs, tmp_path):
+    records = _run(model_dir, inputs["video"], tmp_path)
+    assert [(r["image_id"], r["frame"]) for r in records] == [(i, i) for i in range(VIDEO_FRAMES)]
+    for record in records:
+        _check_person(record, [0, 0, *VIDEO_SIZE])
+    drawn = cv2.VideoCapture(str(tmp_path / "clip.avi"))
+    assert drawn.get(cv2.CAP_PROP_FPS) == pytest.approx(VIDEO_FPS)
+    frames = []
+    while (frame := drawn.read())[0]:
+        frames.append(frame[1])
+    drawn.release()
+    assert len(frames) == VIDEO_FRAMES and frames[0].shape == (*VIDEO_SIZE[::-1], 3)
+
+
+def test_video_with_detector_results(model_dir, inputs, tmp_path, capsys):
+    boxes = tmp_path / "bbox.json"
+    boxes.write_text(json.dumps([
+        {"image_id": 0, "bbox": [20, 10, 60, 100], "score": 0.9, "category_id": 1},
+        {"image_id": 0, "bbox": [90, 10, 60, 100], "score": 0.8, "category_id": 2},  # not a person
+        {"image_id": 3, "bbox": [30, 15, 50, 90], "score": 0.7},
+        {"image_id": 3, "bbox": [100, 15, 50, 90], "score": 0.2},  # under --box-thr
+    ]))
+    records = _run(model_dir, inputs["video"], tmp_path / "out", "--boxes", str(boxes), "--box-thr", "0.5")
+    assert [r["frame"] for r in records] == [0, 3]
+    _check_person(records[0], [20, 10, 60, 100])
+    assert records[1]["box_score"] == pytest.approx(0.7)
+    assert (tmp_path / "out" / "clip.avi").stat().st_size > 0
+    summary = capsys.readouterr().out
+    assert "5 frames, 2 persons" in summary and "1 boxes under --box-thr 0.5 skipped" in summary
+
+
+def test_missing_inputs_name_the_file_and_the_fix(model_dir, inputs, tmp_path):
+    missing = inputs["folder"] / "missing.jpg"
+    with pytest.raises(SystemExit, match=f"input {missing} does not exist"):
+        main(["--model", str(model_dir), "--input", str(missing), "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match=r"model folder .*nope does not exist; make one with "
+                                         r"`luigi --module pipeline.tasks ExportInferenceModel --config"):
+        main(["--model", str(tmp_path / "nope"), "--input", str(inputs["image"]), "--out", str(tmp_path)])
+    broken = inputs["root"] / "broken.jpg"
+    broken.write_bytes(b"not a jpeg")
+    with pytest.raises(SystemExit, match=f"cannot read image {broken}"):
+        main(["--model", str(model_dir), "--input", str(broken), "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match=f"boxes file {tmp_path / 'none.json'}"):
+        main(["--model", str(model_dir), "--input", str(inputs["image"]), "--out", str(tmp_path),
+              "--boxes", str(tmp_path / "none.json")])
+    with pytest.raises(SystemExit, match="is the input folder"):
+        main(["--model", str(model_dir), "--input", str(inputs["folder"]), "--out", str(inputs["folder"])])
+
+
+def test_default_onnx_prefers_the_folder_then_a_fresh_pipeline_file(tmp_path):
+    model_dir = tmp_path / "export" / "m"
+    model_dir.mkdir(parents=True)
+    (model_dir / "model.pdiparams").write_bytes(b"w")
+    assert default_onnx(model_dir) is None
+    onnx = tmp_path / "onnx" / "m.onnx"
+    onnx.parent.mkdir()
+    onnx.write_bytes(b"o")
+    assert default_onnx(model_dir) == onnx
+    os.utime(onnx, (1, 1))  # older than the export: stale
+    assert default_onnx(model_dir) is None
+    (model_dir / "model.onnx").write_bytes(b"o")
+    assert default_onnx(model_dir) == model_dir / "model.onnx"
