@@ -125,6 +125,8 @@ def test_missing_inputs_name_the_file_and_the_fix(model_dir, inputs, tmp_path):
               "--boxes", str(tmp_path / "none.json")])
     with pytest.raises(SystemExit, match="is the input folder"):
         main(["--model", str(model_dir), "--input", str(inputs["folder"]), "--out", str(inputs["folder"])])
+    with pytest.raises(SystemExit, match="holds the input video"):
+        main(["--model", str(model_dir), "--input", str(inputs["video"]), "--out", str(inputs["root"])])
 
 
 def test_default_onnx_prefers_the_folder_then_a_fresh_pipeline_file(tmp_path):

@@ -101,15 +101,14 @@ def run(predictor, media, box_source, out_dir, *, box_thr=0.0, score_thr=0.3, dr
     ``box_source`` gives (those with score >= ``box_thr``); writes the drawn frames and
     ``keypoints.json`` into ``out_dir``. Returns a summary dict (counts, timings, paths)."""
     out_dir = Path(out_dir)
+    drawn = video_output_path(media.path, out_dir) if media.is_video else out_dir
+    if media.is_video and drawn.resolve() == media.path.resolve():
+        raise MediaError(f"--out {out_dir} holds the input video: the drawn video would replace it")
     input_dir = media.path if media.path.is_dir() else media.path.parent
     if not media.is_video and out_dir.resolve() == input_dir.resolve():
         raise MediaError(f"--out {out_dir} is the input folder: the drawn images would replace the inputs")
     out_dir.mkdir(parents=True, exist_ok=True)
-    if media.is_video:
-        drawn = video_output_path(media.path, out_dir)
-        writer = open_video_writer(drawn, media.fps, media.size)
-    else:
-        drawn, writer = out_dir, None
+    writer = open_video_writer(drawn, media.fps, media.size) if media.is_video else None
     records, frames, persons, below_thr, seconds = [], 0, 0, 0, 0.0
     try:
         for frame in tqdm(media, total=media.total, unit="frame" if media.is_video else "image",
@@ -151,14 +150,17 @@ def build_parser():
     parser.add_argument("--boxes", type=Path,
                         help="person boxes: a COCO annotation file or COCO results list "
                              "(default: the whole image is one person)")
-    parser.add_argument("--box-thr", type=float, default=0.5, help="skip boxes with a lower score (default: %(default)s)")
+    parser.add_argument("--box-thr", type=float, default=0.5,
+                        help="skip boxes with a lower score (default: %(default)s)")
     parser.add_argument("--backend", choices=BACKENDS, default="auto",
                         help="auto (default): onnxruntime, else paddle.inference")
     parser.add_argument("--onnx", type=Path,
                         help="an ONNX file of this model (default: <model>/model.onnx, else the pipeline's "
                              "<data_root>/onnx/<name>.onnx, else converted on start)")
-    parser.add_argument("--threads", type=int, default=2, help="CPU threads of the runtime (default: %(default)s)")
-    parser.add_argument("--score-thr", type=float, default=0.3, help="keypoints drawn from this score (default: %(default)s)")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="CPU threads of the runtime (default: %(default)s)")
+    parser.add_argument("--score-thr", type=float, default=0.3,
+                        help="keypoints drawn from this score (default: %(default)s)")
     return parser
 
 
@@ -182,8 +184,9 @@ def main(argv=None):
         notes.append(f"{summary['boxes_below_thr']} boxes under --box-thr {args.box_thr} skipped")
     if args.boxes and box_source.matched < summary["frames"]:
         notes.append(f"{summary['frames'] - box_source.matched} {kind} not named in {args.boxes} (no person)")
+    speed = f"{summary['ms_per_person']:.1f} ms/person" if summary["persons"] else "no person"
     print(f"tinypose-infer: {summary['frames']} {kind}, {summary['persons']} persons, "
-          f"{summary['ms_per_person']:.1f} ms/person ({predictor.backend}, {args.threads} threads); "
+          f"{speed} ({predictor.backend}, {args.threads} threads); "
           f"wrote {summary['drawn']} and {summary['results']}" + "".join(f"; {n}" for n in notes))
     return 0
 
