@@ -32,6 +32,11 @@ class LiteError(RuntimeError):
     """A Paddle-Lite step failed; the message names the file and the figures."""
 
 
+def input_list(inputs):
+    """Model inputs given as a dict name -> array (in the model's input order) or a sequence -> list."""
+    return list(inputs.values()) if isinstance(inputs, dict) else list(inputs)
+
+
 def _run(cmd, what, timeout, env=None):
     proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=timeout,
                           env=dict(os.environ, **(env or {})))
@@ -79,7 +84,7 @@ def run_lite_x86(nb_path, inputs, *, lite_python=None, threads=2, repeat=1, warm
     when ``return_times``). ``threads`` sets OMP/MKL threads: Lite's Python MobileConfig has no
     thread setting for x86.
     """
-    arrays = list(inputs.values()) if isinstance(inputs, dict) else list(inputs)
+    arrays = input_list(inputs)
     lite_python = find_lite_python(lite_python)
     with tempfile.TemporaryDirectory(prefix="lite-run-") as tmp:
         in_dir, out_dir = Path(tmp, "in"), Path(tmp, "out")
@@ -144,7 +149,7 @@ def check_lite(model_dir, nb_x86, inputs, *, tol=FP32_TOL, lite_python=None, thr
     """
     from tasks.deploy.runtimes import PaddleInferenceRunner
 
-    arrays = list(inputs.values()) if isinstance(inputs, dict) else list(inputs)
+    arrays = input_list(inputs)
     expected = PaddleInferenceRunner(model_dir, threads=threads)(*arrays)
     actual = run_lite_x86(nb_x86, arrays, lite_python=lite_python, threads=threads)
     result = compare_outputs(expected, actual, tol)
@@ -224,7 +229,7 @@ def build_lite_model(model_dir, out_prefix, precision, inputs, *, model=None, li
     """
     if precision == "fp16" and model is None:
         raise ValueError("an FP16 conversion needs the dygraph model to estimate its rounding cost")
-    arrays = list(inputs.values()) if isinstance(inputs, dict) else list(inputs)
+    arrays = input_list(inputs)
     nb_path = convert_lite(model_dir, out_prefix, precision=precision, target="arm", lite_python=lite_python)
     with tempfile.TemporaryDirectory(prefix="lite-x86-") as tmp:
         nb_x86 = convert_lite(model_dir, Path(tmp, "model_x86"), precision="fp32", target="x86",

@@ -7,7 +7,7 @@ itself); it rejects programs that carry float64 array attributes such as
 from pathlib import Path
 
 from tasks.common.fingerprint import file_record
-from tasks.deploy.lite import FP32_TOL, compare_outputs
+from tasks.deploy.lite import FP32_TOL, compare_outputs, input_list
 
 DEFAULT_OPSET = 11
 
@@ -40,7 +40,7 @@ def check_onnx(onnx_path, model_dir, inputs, *, tol=FP32_TOL, threads=2):
     """
     from tasks.deploy.runtimes import OnnxRunner, PaddleInferenceRunner
 
-    arrays = list(inputs.values()) if isinstance(inputs, dict) else list(inputs)
+    arrays = input_list(inputs)
     expected = PaddleInferenceRunner(model_dir, threads=threads)(*arrays)
     actual = OnnxRunner(onnx_path, threads=threads)(*arrays)
     result = compare_outputs(expected, actual, tol)
