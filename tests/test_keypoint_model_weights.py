@@ -118,3 +118,12 @@ def test_aliases_with_different_values_are_an_error():
 def test_missing_file_is_named(tmp_path, model):
     with pytest.raises(FileNotFoundError, match="nope.pdparams"):
         load_state(model, tmp_path / "nope.pdparams")
+
+
+def test_training_checkpoint_is_named_not_loaded(tmp_path, model):
+    optimizer = paddle.optimizer.Adam(parameters=model.parameters())
+    checkpoint = tmp_path / "epoch_0010.pdckpt"
+    paddle.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": 10,
+                 "numpy_rng": np.random.get_state()}, str(checkpoint))
+    with pytest.raises(ValueError, match=r"epoch_0010\.pdckpt is a training checkpoint[\s\S]*model_final"):
+        load_state(model, checkpoint)

@@ -121,12 +121,21 @@ def read_state(state_or_path):
         state, source = paddle.load(str(path), return_numpy=True), str(path)
     else:
         state, source = state_or_path, "<state dict>"
+    if not isinstance(state, dict):
+        raise ValueError(f"weights {source}: expected a state dict (name -> array), got {type(state).__name__}")
+    if isinstance(state.get("model"), dict) and "optimizer" in state:
+        raise ValueError(f"weights {source} is a training checkpoint (tasks.keypoint.train), not a state dict: "
+                         "use the run's model_final.pdparams, or save the checkpoint's 'model' entry with "
+                         "paddle.save(paddle.load(checkpoint)['model'], 'weights.pdparams')")
     arrays, ignored = {}, []
     for name, value in state.items():
         if name in _METADATA_KEYS or isinstance(value, (dict, str, bytes)):
             ignored.append(name)
             continue
-        arrays[name] = value.numpy() if hasattr(value, "numpy") else np.asarray(value)
+        try:
+            arrays[name] = value.numpy() if hasattr(value, "numpy") else np.asarray(value)
+        except ValueError as err:
+            raise ValueError(f"weights {source}: entry {name!r} is not an array ({err})") from None
     return arrays, source, ignored
 
 
