@@ -67,7 +67,13 @@ datasets = {sample_dir / "datasets.yml"}
                "--workers", "2", "--no-lock"]
     workers = [subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True) for _ in range(2)]
-    outputs = [w.communicate(timeout=300)[0] for w in workers]
+    try:
+        outputs = [w.communicate(timeout=300)[0] for w in workers]
+    finally:  # a hung worker must not outlive the test
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
     for worker, output in zip(workers, outputs):
         assert worker.returncode == 0, output
 
