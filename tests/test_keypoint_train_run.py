@@ -63,11 +63,13 @@ def test_kill_and_resume_matches_an_uninterrupted_run(tmp_path):
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     first = killed / "checkpoints" / "epoch_0001.pdckpt"
     deadline = time.monotonic() + 120
-    while not first.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert first.exists(), proc.stderr.read().decode()[-2000:] if proc.poll() is not None else "no checkpoint"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    try:
+        while not first.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert first.exists(), proc.stderr.read().decode()[-2000:] if proc.poll() is not None else "no checkpoint"
+    finally:  # the kill under test, and no training process left behind when the assert fails
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
     assert not (killed / "model_final.pdparams").exists(), "run finished before the kill; make it longer"
 
     subprocess.run(_cli(cfg_path, ann, images, killed), cwd=ROOT, env=env, check=True,
