@@ -38,8 +38,12 @@ def input_list(inputs):
 
 
 def _run(cmd, what, timeout, env=None):
-    proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=timeout,
-                          env=dict(os.environ, **(env or {})))
+    try:
+        proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=timeout,
+                              env=dict(os.environ, **(env or {})))
+    except subprocess.TimeoutExpired as err:
+        output = ((err.stdout or b"") + (err.stderr or b"")).decode(errors="replace")[-3000:]
+        raise LiteError(f"{what} did not finish within {timeout} s:\n{output}") from None
     if proc.returncode != 0:
         raise LiteError(f"{what} failed (exit {proc.returncode}):\n{(proc.stdout + proc.stderr)[-3000:]}")
     return proc
