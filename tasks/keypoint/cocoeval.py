@@ -13,6 +13,8 @@ import numpy as np
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
+from tasks.annotations.coco import PERSON_ID
+
 # COCO's per-keypoint OKS sigmas (pycocotools' kpt_oks_sigmas).
 COCO_SIGMAS = np.array([.26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62,
                         1.07, 1.07, .87, .87, .89, .89]) / 10.0
@@ -72,7 +74,7 @@ def person_results(image_ids, keypoints, areas, box_scores=None, in_vis_thre=0.2
         indices = np.array(indices)
         kept = oks_nms(keypoints[indices], scores[indices], np.asarray(areas)[indices], oks_thre)
         for i in indices[kept]:
-            results.append({"image_id": image_id, "category_id": 1,
+            results.append({"image_id": image_id, "category_id": PERSON_ID,
                             "keypoints": [round(float(v), 3) for v in keypoints[i].ravel()],
                             "score": float(scores[i])})
     return results

@@ -16,6 +16,8 @@ import numpy as np
 import orjson
 import paddle
 
+from tasks.annotations.coco import PERSON_ID
+
 from .codecs import DarkHeatmap
 from .geometry import (BOX_PADDING, COCO_FLIP_PAIRS, COCO_UPPER_BODY_IDS, PIXEL_STD, box_to_center_scale,
                        clip_box_xywh)
@@ -117,7 +119,7 @@ def load_detection_records(bbox_file, ann_file, image_root, input_size, num_join
     stats = dict(persons=len(detections), kept=0, other_category=0, low_score=0)
     records = []
     for det in detections:
-        if det["category_id"] != 1:
+        if det["category_id"] != PERSON_ID:
             stats["other_category"] += 1
             continue
         if det["score"] < score_threshold:
