@@ -61,8 +61,10 @@ def measure(runtime, path, shape, iters, warmup):
 def measure_in_child(runtime, path, shape, iters, warmup, out_dir):
     """``measure`` in a fresh Python process (no other runtime's threads around)."""
     result = out_dir / f"{runtime}.npz"
-    subprocess.run([sys.executable, __file__, "--measure", runtime, str(path), ",".join(map(str, shape)),
-                    str(iters), str(warmup), str(result)], check=True, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, __file__, "--measure", runtime, str(path), ",".join(map(str, shape)),
+                           str(iters), str(warmup), str(result)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"measuring {runtime} on {path} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
     data = np.load(result)
     return list(data["times"]), data["output"]
 
