@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 LITE_VENV := .venv-lite
 
-.PHONY: setup demo test bench clean-demo
+.PHONY: setup demo test clean-demo
 
 setup: $(VENV)/.installed $(LITE_VENV)/.installed
 

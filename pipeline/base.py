@@ -12,7 +12,6 @@ an upstream node that re-runs and writes the same bytes does not re-run its
 downstream nodes.
 """
 import os
-import shutil
 import socket
 import time
 from pathlib import Path
@@ -22,7 +21,8 @@ import orjson
 
 from pipeline.config import data_root
 from tasks import __version__
-from tasks.common.atomic import write_json
+from tasks.common.atomic import (remove_path, remove_stale_tmp, replace_path, temporary_name,
+                                 write_json)
 from tasks.common.fingerprint import describe_output, sha256_bytes, sha256_file, still_matches
 
 
@@ -133,16 +133,21 @@ class CachedTask(luigi.Task):
         signature = self.signature()
         self.manifest_path().unlink(missing_ok=True)
         final = {name: Path(p) for name, p in self.outputs().items()}
-        out = {name: self._staging(p) for name, p in final.items()} if self.stage_outputs else final
+        for path in final.values():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            remove_stale_tmp(path)  # what a killed earlier run of this node left
+        out = {name: temporary_name(p) for name, p in final.items()} if self.stage_outputs else final
         try:
             extra = self.build(out) or {}
             if self.stage_outputs:
                 for name, path in final.items():
-                    _replace(out[name], path)
+                    if not out[name].exists():
+                        raise FileNotFoundError(f"{self.task_id} did not write its output {path}")
+                    replace_path(out[name], path)
         finally:
             if self.stage_outputs:
                 for tmp in out.values():
-                    _remove(tmp)
+                    remove_path(tmp)
         described = {name: describe_output(path) for name, path in final.items()}
         write_json(self.manifest_path(), {
             "signature": signature,
@@ -153,12 +158,6 @@ class CachedTask(luigi.Task):
             "info": extra,
         }, indent=True)
         _log_run(self, "done")
-
-    @staticmethod
-    def _staging(path: Path) -> Path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # the suffix stays last: some writers pick the format from it (.png, .json)
-        return path.with_name(f".staging-{os.getpid()}-{path.name}")
 
     def progress(self, message: str, fraction: float = None):
         """Luigi status message / progress percentage (shown by luigid)."""
@@ -188,22 +187,3 @@ def _log_run(task, event: str):
 
 def _content_id(described: dict):
     return described["sha256"] if described["kind"] == "file" else [described["files"], described["size"]]
-
-
-def _replace(src: Path, dst: Path):
-    if not src.exists():
-        raise FileNotFoundError(f"the task did not write its output {dst} (expected at {src})")
-    if dst.is_dir() and not dst.is_symlink():
-        trash = dst.with_name(f".{dst.name}.old-{os.getpid()}")
-        os.replace(dst, trash)
-        os.replace(src, dst)
-        shutil.rmtree(trash)
-    else:
-        os.replace(src, dst)
-
-
-def _remove(path: Path):
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)

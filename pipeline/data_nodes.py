@@ -1,6 +1,5 @@
 """Data nodes: archives -> extracted folders -> converted AIC -> merged training list."""
 import os
-from pathlib import Path
 
 import luigi
 

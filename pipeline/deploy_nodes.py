@@ -7,8 +7,7 @@ from pipeline.data_nodes import IMAGE_LINKS, ExtractArchive
 from pipeline.keypoint_nodes import KeypointConfigMixin, TrainTinyPose
 from tasks.common.atomic import write_json
 from tasks.common.fingerprint import sha256_file
-
-PRECISIONS = ("fp32", "fp16")
+from tasks.deploy.lite import PRECISIONS
 
 
 class ModelSourceMixin(KeypointConfigMixin):
@@ -17,6 +16,14 @@ class ModelSourceMixin(KeypointConfigMixin):
     weights = luigi.Parameter(default="", description="a .pdparams to use instead of training")
     fuse_normalize = luigi.BoolParameter(default=False,
                                          description="the network takes RGB 0..255 and normalizes itself")
+
+    def export_name(self) -> str:
+        """The config's name, tagged with what else changes the exported network, so
+        variants of one model do not overwrite each other."""
+        name = self.model_config()["name"]
+        if self.weights:
+            name += f"_{resolve(self.weights).stem}"
+        return name + ("_fused" if self.fuse_normalize else "")
 
     def weights_path(self):
         if self.weights:
@@ -53,11 +60,13 @@ class ModelSourceMixin(KeypointConfigMixin):
         from tasks.common.weights import load_state
         from tasks.deploy.normalize import NormalizeInput
         from tasks.keypoint.builders import build_model
-        from tasks.keypoint.transforms.formatting import IMAGENET_MEAN, IMAGENET_STD
-        model = build_model(self.model_config())
+        config = self.model_config()
+        model = build_model(config)
         load_state(model, str(self.weights_path()))
         model.eval()
-        return NormalizeInput(model, IMAGENET_MEAN, IMAGENET_STD) if self.fuse_normalize else model
+        if self.fuse_normalize:
+            return NormalizeInput(model, config["data"]["mean"], config["data"]["std"])
+        return model
 
 
 class ExportInferenceModel(ModelSourceMixin, CachedTask):
@@ -67,10 +76,10 @@ class ExportInferenceModel(ModelSourceMixin, CachedTask):
         return self.model_requires()
 
     def outputs(self):
-        return {"model_dir": data_root() / "export" / self.model_config()["name"]}
+        return {"model_dir": data_root() / "export" / self.export_name()}
 
     def manifest_path(self):
-        return data_root() / "export" / f"{self.model_config()['name']}.manifest.json"
+        return data_root() / "export" / f"{self.export_name()}.manifest.json"
 
     def build(self, out):
         from tasks.deploy.export import export_inference_model
@@ -79,7 +88,7 @@ class ExportInferenceModel(ModelSourceMixin, CachedTask):
         self.progress(f"exporting {config['name']}")
         return export_inference_model(
             "tasks.keypoint.model:TinyPose", self.weights_path(), out["model_dir"], (height, width),
-            fuse_normalize=self.fuse_normalize,
+            fuse_normalize=self.fuse_normalize, mean=config["data"]["mean"], std=config["data"]["std"],
             model_kwargs={"num_joints": config["model"]["num_joints"], "width": config["model"]["width"]})
 
 
@@ -90,10 +99,10 @@ class ExportOnnx(ModelSourceMixin, CachedTask):
         return {"export": self.export_task(), **self.check_requires()}
 
     def outputs(self):
-        return {"onnx": data_root() / "onnx" / f"{self.model_config()['name']}.onnx"}
+        return {"onnx": data_root() / "onnx" / f"{self.export_name()}.onnx"}
 
     def manifest_path(self):
-        return data_root() / "onnx" / f"{self.model_config()['name']}.manifest.json"
+        return data_root() / "onnx" / f"{self.export_name()}.manifest.json"
 
     def build(self, out):
         from tasks.deploy.onnx import check_onnx, export_onnx
@@ -112,13 +121,13 @@ class ConvertLiteModel(ModelSourceMixin, CachedTask):
         return {"export": self.export_task(), **self.check_requires()}
 
     def nb_name(self):
-        return f"{self.model_config()['name']}_{self.precision}.nb"
+        return f"{self.export_name()}_{self.precision}.nb"
 
     def outputs(self):
         return {"nb": data_root() / "lite" / self.nb_name()}
 
     def manifest_path(self):
-        return data_root() / "lite" / f"{self.model_config()['name']}_{self.precision}.manifest.json"
+        return data_root() / "lite" / f"{self.export_name()}_{self.precision}.manifest.json"
 
     def build(self, out):
         from tasks.deploy.lite import build_lite_model
@@ -162,7 +171,7 @@ class ExportLiteModels(CachedTask):
         models = []
         for task in self.requires().values():
             model_dir = task.export_task().outputs()["model_dir"]
-            models.append({**task.read_manifest()["info"], "name": task.model_config()["name"],
+            models.append({**task.read_manifest()["info"], "name": task.export_name(),
                            "infer_cfg": yaml.safe_load((model_dir / "infer_cfg.yml").read_text())})
         write_json(out["manifest"], {"models": models}, indent=True)
         out["readme"].write_text(render_deploy_readme(models))

@@ -30,6 +30,13 @@ class KeypointConfigMixin:
             params["pretrained_sha256"] = sha256_file(resolve(pretrained))
         return params
 
+    def training_config(self) -> dict:
+        """The config as training uses it: `train.pretrained` resolved like every config path."""
+        config = self.model_config()
+        if config["train"].get("pretrained"):
+            config["train"]["pretrained"] = str(resolve(config["train"]["pretrained"]))
+        return config
+
 
 class TrainTinyPose(KeypointConfigMixin, CachedTask):
     """Train PP-TinyPose; resumes from its last checkpoint after a kill."""
@@ -37,6 +44,12 @@ class TrainTinyPose(KeypointConfigMixin, CachedTask):
 
     def requires(self):
         return BuildMergedAnnotations()
+
+    def signature_params(self):
+        # evaluation settings do not change the trained weights
+        params = super().signature_params()
+        params["config"] = {k: v for k, v in params["config"].items() if k != "eval"}
+        return params
 
     def outputs(self):
         folder = self.model_dir()
@@ -57,7 +70,7 @@ class TrainTinyPose(KeypointConfigMixin, CachedTask):
         marker.write_text(signature)
         self.progress(f"training {self.model_config()['name']}")
         merged = self.input().task.outputs()["merged"]
-        return train(self.model_config(), merged, data_root(), self.model_dir())
+        return train(self.training_config(), merged, data_root(), self.model_dir())
 
 
 class EvaluateTinyPose(KeypointConfigMixin, CachedTask):

@@ -142,7 +142,7 @@ def test_killed_extract_leaves_no_target_and_rerun_succeeds(tmp_path):
                             cwd=ROOT)
     deadline = time.monotonic() + 20
     while True:
-        tmps = list(tmp_path.glob(".out.tmp-*/top"))
+        tmps = list(tmp_path.glob(".tmp-*-out/top"))
         if tmps and len(os.listdir(tmps[0])) >= 20:
             break
         assert proc.poll() is None and time.monotonic() < deadline, "extract ended too early"
@@ -150,8 +150,8 @@ def test_killed_extract_leaves_no_target_and_rerun_succeeds(tmp_path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not out.exists()
-    assert list(tmp_path.glob(".out.tmp-*"))  # the killed run's leftover ...
+    assert list(tmp_path.glob(".tmp-*-out"))  # the killed run's leftover ...
 
     extract(archive, out, progress=False)
     assert _tree(out) == files
-    assert not list(tmp_path.glob(".out.*"))  # ... is cleaned by the next run
+    assert not list(tmp_path.glob(".*-out"))  # ... is cleaned by the next run

@@ -84,5 +84,5 @@ datasets = {sample_dir / "datasets.yml"}
     assert len({e["pid"] for e in events}) >= 2   # both processes did work
     merged = COCO(str(root / "annotations" / "aic_coco_train_cocoformat.json"))
     assert len(merged.anns) > 0
-    leftovers = [p for p in root.rglob(".*") if "staging" in p.name or ".tmp-" in p.name]
+    leftovers = [p for p in root.rglob(".*") if p.name.startswith((".tmp-", ".old-"))]
     assert leftovers == []

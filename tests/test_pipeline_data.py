@@ -95,3 +95,16 @@ def test_changed_input_file_reruns_downstream(merged):
     families = sorted(task.split("_")[0] for task in ran(merged["root"], before))
     assert families == ["BuildMergedAnnotations", "ConvertAIChallenger"] or \
         families == ["ConvertAIChallenger"]  # same bytes again: the merge stays valid
+
+
+def test_leftovers_of_a_killed_run_are_removed_by_the_rerun(merged, luigi_config):
+    dead_pid = 2**22 + 1  # above PID_MAX_LIMIT: no process has it
+    merged_json = merged["root"] / "annotations" / "aic_coco_train_cocoformat.json"
+    leftover = merged_json.with_name(f".tmp-{dead_pid}-0123abcd-{merged_json.name}")
+    leftover.write_text("half a merged file")
+    live = merged_json.with_name(f".tmp-1-0123abcd-{merged_json.name}")  # pid 1 runs: kept
+    live.write_text("another writer's file")
+    luigi_config("ConvertAIChallenger", "min_box_area", 5000)
+    build(BuildMergedAnnotations())
+    assert not leftover.exists()
+    assert live.exists()

@@ -2,32 +2,53 @@
 
 Everything is written under a temporary name in the destination folder and
 renamed into place only after it was written completely (rename is atomic
-within one file system).
+within one file system). Temporary names keep the target's name last
+(`.tmp-<pid>-<hex>-<name>`), so writers that pick a format from the suffix
+(`.png`, `.json`) still work, and carry the writer's pid, so the leftovers of a
+killed run can be told from a live writer's files and removed.
 """
 import contextlib
 import os
+import re
 import shutil
 import uuid
 from pathlib import Path
 
 import orjson
 
-
-def _tmp_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+_LEFTOVER = re.compile(r"^\.(?:tmp|old)-(\d+)-(?:[0-9a-f]{8}-)?(.+)$")
 
 
-@contextlib.contextmanager
-def atomic_path(path):
-    """Yield a temporary file path beside `path`; rename it onto `path` on success."""
+def temporary_name(path) -> Path:
+    """A fresh temporary path beside `path`, ending in `path`'s own name."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp_name(path)
+    return path.with_name(f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}-{path.name}")
+
+
+def remove_path(path) -> None:
+    """Remove a file, a link or a folder tree, if it exists."""
+    path = Path(path)
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def replace_path(src, dst) -> None:
+    """Move `src` onto `dst`; an existing folder `dst` is renamed away first and
+    deleted only after the new one is in place, so `dst` is never half-deleted."""
+    src, dst = Path(src), Path(dst)
+    if not (dst.is_dir() and not dst.is_symlink()):
+        os.replace(src, dst)
+        return
+    old = dst.with_name(f".old-{os.getpid()}-{dst.name}")
+    os.replace(dst, old)
     try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+        os.replace(src, dst)
+    except BaseException:
+        os.replace(old, dst)
+        raise
+    remove_path(old)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -40,60 +61,48 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
-
-
 def remove_stale_tmp(path) -> None:
     """Remove temporaries beside `path` left by processes that were killed.
 
-    Only names made by `_tmp_name` (or `atomic_dir`'s `.old-` names) whose
-    process id no longer runs are removed; a live writer's temporary is kept.
+    Only temporary names of `path` whose process id no longer runs are removed;
+    a live writer's temporary is kept.
     """
     path = Path(path)
     if not path.parent.is_dir():
         return
-    prefixes = (f".{path.name}.tmp-", f".{path.name}.old-")
-    for stale in path.parent.iterdir():
-        prefix = next((p for p in prefixes if stale.name.startswith(p)), None)
-        if prefix is None:
-            continue
-        pid = stale.name[len(prefix):].split("-", 1)[0]
-        if pid.isdigit() and not _pid_alive(int(pid)):
-            _remove(stale)
+    for entry in path.parent.iterdir():
+        match = _LEFTOVER.match(entry.name)
+        if match and match.group(2) == path.name and not _pid_alive(int(match.group(1))):
+            remove_path(entry)
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary file path beside `path`; rename it onto `path` on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temporary_name(path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
 def atomic_dir(path):
     """Yield a temporary folder beside `path`; it replaces `path` on success.
 
-    An existing `path` is first renamed away, the new folder renamed in, and
-    only then is the old one deleted, so `path` is never a half-deleted or
-    half-written folder, even if the process is killed at any point.
     Temporaries of killed earlier runs are removed on entry.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_tmp(path)
-    tmp = _tmp_name(path)
+    tmp = temporary_name(path)
     tmp.mkdir()
     try:
         yield tmp
-        old = None
-        if path.exists() or path.is_symlink():
-            old = path.with_name(f".{path.name}.old-" + tmp.name[len(f".{path.name}.tmp-"):])
-            os.replace(path, old)
-        try:
-            os.replace(tmp, path)
-        except BaseException:
-            if old is not None:
-                os.replace(old, path)
-            raise
-        if old is not None:
-            _remove(old)
+        replace_path(tmp, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
