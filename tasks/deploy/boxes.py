@@ -24,7 +24,7 @@ from typing import Protocol
 
 import numpy as np
 
-PERSON_CATEGORY = 1
+from tasks.annotations.coco import PERSON_ID
 
 
 @dataclass
@@ -84,7 +84,7 @@ class BoxesFile:
             names[image["id"]] = Path(image["file_name"]).name
             self._ids[names[image["id"]]] = image["id"]
         for i, ann in enumerate(data["annotations"]):
-            if ann.get("iscrowd", 0) or ann.get("category_id", PERSON_CATEGORY) != PERSON_CATEGORY:
+            if ann.get("iscrowd", 0) or ann.get("category_id", PERSON_ID) != PERSON_ID:
                 continue
             if ann.get("image_id") not in names:
                 raise BoxesFileError(f"{self.path}: annotations[{i}] has image_id {ann.get('image_id')!r}, "
@@ -95,7 +95,7 @@ class BoxesFile:
         for i, record in enumerate(records):
             if not isinstance(record, dict) or not isinstance(record.get("image_id"), (int, str)):
                 raise BoxesFileError(f"{self.path}: record [{i}] has no integer or string 'image_id'")
-            if record.get("category_id", PERSON_CATEGORY) == PERSON_CATEGORY:
+            if record.get("category_id", PERSON_ID) == PERSON_ID:
                 self._add(record["image_id"], record, f"record [{i}]", default_score=1.0)
 
     def _add(self, key, record, where, default_score):

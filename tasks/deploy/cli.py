@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from tasks.annotations.coco import PERSON_ID
 from tasks.common.atomic import write_json
 from tasks.deploy.boxes import BoxesFile, BoxesFileError, whole_image
 from tasks.deploy.draw import draw_pose
@@ -82,7 +83,7 @@ def person_records(frame, image_id, boxes, keypoints):
     for box, person in zip(boxes, keypoints):
         box_score = float(box[4])
         records.append({
-            "image_id": image_id, **where, "category_id": 1,
+            "image_id": image_id, **where, "category_id": PERSON_ID,
             "bbox": [round(float(v), 2) for v in box[:4]], "box_score": round(box_score, 4),
             "keypoints": [round(float(v), 4) for v in person.reshape(-1)],
             "score": round(float(person[:, 2].mean()) * box_score, 4),

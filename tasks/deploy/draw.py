@@ -28,7 +28,7 @@ def draw_pose(image_bgr, keypoints, boxes=None, score_thr=0.3):
     keypoints = np.asarray(keypoints, dtype=np.float32).reshape(-1, 17, 3)
     thickness = max(1, round(min(canvas.shape[:2]) / 200))
     if boxes is not None:
-        for box in np.asarray(boxes, dtype=np.float32).reshape(len(boxes), -1):
+        for box in np.atleast_2d(np.asarray(boxes, dtype=np.float32)):
             x1, y1, x2, y2 = (int(round(v)) for v in box[:4])
             cv2.rectangle(canvas, (x1, y1), (x2, y2), BOX_COLOR, thickness)
             if box.shape[0] > 4:
