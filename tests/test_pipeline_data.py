@@ -102,9 +102,11 @@ def test_leftovers_of_a_killed_run_are_removed_by_the_rerun(merged, luigi_config
     merged_json = merged["root"] / "annotations" / "aic_coco_train_cocoformat.json"
     leftover = merged_json.with_name(f".tmp-{dead_pid}-0123abcd-{merged_json.name}")
     leftover.write_text("half a merged file")
+    nested = merged_json.with_name(f".tmp-{dead_pid}-89abcdef-{leftover.name}")  # staged, then atomic
+    nested.write_text("half a merged file")
     live = merged_json.with_name(f".tmp-1-0123abcd-{merged_json.name}")  # pid 1 runs: kept
     live.write_text("another writer's file")
     luigi_config("ConvertAIChallenger", "min_box_area", 5000)
     build(BuildMergedAnnotations())
-    assert not leftover.exists()
+    assert not leftover.exists() and not nested.exists()
     assert live.exists()

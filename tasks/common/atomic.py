@@ -16,7 +16,7 @@ from pathlib import Path
 
 import orjson
 
-_LEFTOVER = re.compile(r"^\.(?:tmp|old)-(\d+)-(?:[0-9a-f]{8}-)?(.+)$")
+_TEMPORARY_PREFIX = re.compile(r"\.(?:tmp|old)-(\d+)-(?:[0-9a-f]{8}-)?")
 
 
 def temporary_name(path) -> Path:
@@ -61,6 +61,16 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _leftover_of(name: str):
+    """(writer pid, target name) of a temporary name, else None. Names can nest: a
+    node stages into a temporary path and the work function writes atomically there."""
+    pid = None
+    while match := _TEMPORARY_PREFIX.match(name):
+        pid = pid or int(match.group(1))
+        name = name[match.end():]
+    return (pid, name) if pid else None
+
+
 def remove_stale_tmp(path) -> None:
     """Remove temporaries beside `path` left by processes that were killed.
 
@@ -71,8 +81,8 @@ def remove_stale_tmp(path) -> None:
     if not path.parent.is_dir():
         return
     for entry in path.parent.iterdir():
-        match = _LEFTOVER.match(entry.name)
-        if match and match.group(2) == path.name and not _pid_alive(int(match.group(1))):
+        leftover = _leftover_of(entry.name)
+        if leftover and leftover[1] == path.name and not _pid_alive(leftover[0]):
             remove_path(entry)
 
 
