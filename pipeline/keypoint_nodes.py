@@ -70,7 +70,9 @@ class TrainTinyPose(KeypointConfigMixin, CachedTask):
         marker.write_text(signature)
         self.progress(f"training {self.model_config()['name']}")
         merged = self.input().task.outputs()["merged"]
-        return train(self.training_config(), merged, data_root(), self.model_dir())
+        return train(self.training_config(), merged, data_root(), self.model_dir(),
+                     on_epoch=lambda done, total, loss: self.progress(
+                         f"epoch {done}/{total}, loss {loss:.3e}", done / total))
 
 
 class EvaluateTinyPose(KeypointConfigMixin, CachedTask):

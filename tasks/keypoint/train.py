@@ -176,13 +176,14 @@ def _seed_everything(seed: int):
 
 
 def train(config: dict, train_ann: Path, image_root: Path, out_dir: Path, *, device=None,
-          resume=True, max_epochs=None, progress=True) -> dict:
+          resume=True, max_epochs=None, progress=True, on_epoch=None) -> dict:
     """Train TinyPose on `train_ann` (COCO keypoints, file_name relative to `image_root`).
 
     config: a dict from `load_config`. resume: continue from the newest checkpoint in
     `out_dir/checkpoints` when there is one. max_epochs: stop after this many epochs in
-    total (the lr schedule still follows `train.epochs`). Returns a summary dict (also
-    written to out_dir/train_summary.json).
+    total (the lr schedule still follows `train.epochs`). on_epoch: called as
+    on_epoch(epochs_done, epochs, last_loss) after each epoch (a Luigi node reports it as
+    its status). Returns a summary dict (also written to out_dir/train_summary.json).
     """
     from tqdm import tqdm
 
@@ -261,6 +262,8 @@ def train(config: dict, train_ann: Path, image_root: Path, out_dir: Path, *, dev
             done = epoch + 1
             if is_writer and (done % int(train_cfg["snapshot_epoch"]) == 0 or done == epochs):
                 save_checkpoint(ckpt_dir, model, optimizer, scaler, done, step, int(train_cfg["keep_checkpoints"]))
+            if on_epoch is not None and is_writer:
+                on_epoch(done, epochs, last_loss)
     finally:
         bar.close()
         if log is not None:
