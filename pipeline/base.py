@@ -93,13 +93,13 @@ class CachedTask(luigi.Task):
             inputs[name] = task.output_digest()
             if inputs[name] is None:
                 return None
-        return {
+        return _as_json({
             "task": self.get_task_family(),
             "code_version": self.code_version,
             "params": self.signature_params(),
             "configs": {str(p): sha256_file(p) for p in map(Path, self.config_files())},
             "inputs": inputs,
-        }
+        })
 
     def read_manifest(self):
         try:
@@ -183,6 +183,12 @@ def _log_run(task, event: str):
         os.write(fd, line)
     finally:
         os.close(fd)
+
+
+def _as_json(obj):
+    """`obj` as it reads back from a manifest (tuples become lists...), so a fresh
+    signature compares equal to a recorded one."""
+    return orjson.loads(orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS))
 
 
 def _content_id(described: dict):

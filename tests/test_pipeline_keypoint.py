@@ -78,6 +78,7 @@ def test_lite_and_onnx_nodes_on_the_trained_model(trained):
         pytest.skip(str(err))
     lite = ExportLiteModels(configs=[trained["config"]])
     build(lite, ExportOnnx(config=trained["config"]))
+    assert lite.complete()  # a list parameter reads back from its manifest as it was
     models = json.loads(lite.outputs()["manifest"].read_text())["models"]
     assert sorted(m["precision"] for m in models) == ["fp16", "fp32"]
     for model in models:
