@@ -192,4 +192,7 @@ def _as_json(obj):
 
 
 def _content_id(described: dict):
-    return described["sha256"] if described["kind"] == "file" else [described["files"], described["size"]]
+    kind = described["kind"]
+    if kind == "file":
+        return described["sha256"]
+    return described["target"] if kind == "link" else [described["files"], described["size"]]

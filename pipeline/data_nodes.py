@@ -93,7 +93,9 @@ class ExtractArchive(CachedTask):
             final_folder = self.outputs()["folder"]
             target = final_folder / found["images"].relative_to(out["folder"])
             os.symlink(os.path.relpath(target, out["images"].parent), out["images"])
-        return {"found": {k: str(v) for k, v in found.items()}}
+        relative = lambda p: str(p.relative_to(out["folder"]))  # noqa: E731
+        return {"found": {k: {n: relative(p) for n, p in v.items()} if k == "files" else relative(v)
+                          for k, v in found.items()}}
 
     def located(self) -> dict:
         """The entry's images/annotations/files paths in the extracted folder."""

@@ -8,7 +8,7 @@ import yaml
 from pycocotools.coco import COCO
 
 from pipeline.base import runs_log_path
-from pipeline.tasks import BuildMergedAnnotations, ConvertAIChallenger
+from pipeline.tasks import BuildMergedAnnotations, ConvertAIChallenger, ExtractArchive
 
 
 def build(*tasks):
@@ -110,3 +110,12 @@ def test_leftovers_of_a_killed_run_are_removed_by_the_rerun(merged, luigi_config
     build(BuildMergedAnnotations())
     assert not leftover.exists() and not nested.exists()
     assert live.exists()
+
+
+def test_removed_image_link_makes_the_extract_node_incomplete(merged):
+    node = ExtractArchive(dataset="coco", archive="train2017")
+    assert node.complete()
+    (merged["root"] / "coco" / "train2017").unlink()
+    assert not node.complete()
+    build(BuildMergedAnnotations())
+    assert (merged["root"] / "coco" / "train2017").is_symlink()

@@ -1,5 +1,6 @@
 """Content fingerprints used by the manifests."""
 import hashlib
+import os
 from pathlib import Path
 
 _CHUNK = 1 << 20
@@ -27,9 +28,11 @@ def describe_output(path) -> dict:
 
     Files get their sha256 (computed once, when written); later checks trust size
     and mtime, so a no-op re-run never rereads large files. A folder (an extracted
-    archive) gets its file count and total size.
+    archive) gets its file count and total size, a symbolic link its target.
     """
     path = Path(path)
+    if path.is_symlink():  # a link to a folder recorded elsewhere: its target is enough
+        return {"kind": "link", "target": os.readlink(path)}
     if path.is_dir():
         files = [p for p in path.rglob("*") if p.is_file()]
         return {"kind": "dir", "files": len(files),
@@ -43,6 +46,8 @@ def describe_output(path) -> dict:
 def still_matches(path, recorded: dict) -> bool:
     """Cheap check that an output is still the one a manifest recorded."""
     path = Path(path)
+    if recorded.get("kind") == "link":
+        return path.is_symlink() and os.readlink(path) == recorded["target"]
     if recorded.get("kind") == "dir":
         return path.is_dir() and path.stat().st_mtime_ns == recorded["mtime_ns"]
     try:
