@@ -8,9 +8,9 @@ INPUT_SIZE = (128, 96)  # (h, w)
 FACTORY = "tasks.keypoint.model:TinyPose"
 
 
-def seeded_tinypose(seed=0):
+def seeded_tinypose():
     """TinyPose, eval mode, deterministic synthetic weights (heatmaps depend on the input)."""
-    return synthetic_tinypose(seed)
+    return synthetic_tinypose()
 
 
 def save_weights(model, path):

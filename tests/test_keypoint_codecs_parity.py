@@ -1,15 +1,14 @@
 """Decoding parity with PaddleDetection's full eval path (flip test, DARK, transform_preds).
 
-PaddleDetection's ``eval_keypoints`` in ../shared/reference were computed from
+PaddleDetection's ``eval_keypoints`` in tests/data/reference were computed from
 its TinyPose with synthetic weights, center (W/2, H/2) and scale (W, H)/200,
-so its back-projection is the identity on input pixels. Skipped (with a
-message) where the reference folder is absent.
+so its back-projection is the identity on input pixels.
 """
 import numpy as np
 import paddle
 import pytest
 
-from _keypoint_model_ref import load_module, params_json, reference_dir
+from reference import load_npz, make_input, reference_weights
 from tasks.common.weights import load_state
 from tasks.keypoint.codecs import DarkHeatmap
 from tasks.keypoint.geometry import flip_test, to_image_coords
@@ -18,12 +17,11 @@ from tasks.keypoint.model import TinyPose
 
 @pytest.mark.parametrize("key,input_size", [("tinypose_128x96", (96, 128)), ("tinypose_256x192", (192, 256))])
 def test_flip_test_dark_decode_matches_paddledetection_eval_keypoints(key, input_size):
-    reference = reference_dir()
     model = TinyPose(num_joints=17, width=40)
     model.eval()
-    assert load_state(model, load_module("make_weights").make_weights(params_json(key))).ok
-    x = load_module("compare").make_input(key)
-    npz = np.load(reference / f"parity_{key}.npz")
+    assert load_state(model, reference_weights(key)).ok
+    x = make_input(key)
+    npz = load_npz(f"parity_{key}")
 
     def forward(images):
         with paddle.no_grad():

@@ -3,7 +3,7 @@ import numpy as np
 import paddle
 import pytest
 
-from _keypoint_model_ref import load_module, params_json, reference_dir
+from reference import assert_parity, load_npz, make_input, params_list, reference_weights
 from tasks.common.weights import load_state
 from tasks.keypoint.loss import KeypointMSELoss
 from tasks.keypoint.model import TinyPose
@@ -19,13 +19,13 @@ def model():
 
 
 @pytest.fixture(scope="module")
-def reference_weights():
-    return load_module("make_weights").make_weights(params_json("tinypose_128x96"))
+def weights():
+    return reference_weights("tinypose_128x96")
 
 
 def test_state_dict_names_shapes_and_order_equal_paddledetection(model):
-    expected = params_json("tinypose_128x96")["state_dict"]
-    assert expected == params_json("tinypose_256x192")["state_dict"]
+    expected = params_list("tinypose_128x96")["state_dict"]
+    assert expected == params_list("tinypose_256x192")["state_dict"]
     got = [[name, list(t.shape), str(t.dtype).replace("paddle.", "")]
            for name, t in model.state_dict().items()]
     assert len(got) == 1342
@@ -48,28 +48,23 @@ def test_output_shape(model, key):
 
 
 @pytest.mark.parametrize("key", sorted(SIZES))
-def test_heatmap_parity_with_paddledetection(model, reference_weights, key):
-    compare = load_module("compare")
-    report = load_state(model, reference_weights)
+def test_heatmap_parity_with_paddledetection(model, weights, key):
+    report = load_state(model, weights)
     assert report.ok and len(report.loaded) == 1342
-    x = compare.make_input(key)
-    npz = np.load(reference_dir() / f"parity_{key}.npz")
-    assert compare.check_input(npz, x)
     with paddle.no_grad():
-        heatmap = model(paddle.to_tensor(x)).numpy()
-    result = compare.compare(npz, {"heatmap": heatmap})
-    assert result["ok"], result
+        heatmap = model(paddle.to_tensor(make_input(key))).numpy()
+    assert_parity(load_npz(f"parity_{key}"), {"heatmap": heatmap})
 
 
-def test_pdparams_file_loads_without_renaming(model, reference_weights, tmp_path):
+def test_pdparams_file_loads_without_renaming(model, weights, tmp_path):
     # the same route as an official tinypose_*.pdparams: paddle.save'd name -> tensor dict
     path = tmp_path / "tinypose_128x96.pdparams"
-    paddle.save({k: paddle.to_tensor(v) for k, v in reference_weights.items()}, str(path))
+    paddle.save({k: paddle.to_tensor(v) for k, v in weights.items()}, str(path))
     fresh = TinyPose()
     report = load_state(fresh, path)
     assert report.ok and report.source == str(path)
     for name, value in fresh.state_dict().items():
-        np.testing.assert_array_equal(value.numpy(), reference_weights[name])
+        np.testing.assert_array_equal(value.numpy(), weights[name])
 
 
 def test_width_must_match_backbone():
