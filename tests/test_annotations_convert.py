@@ -6,7 +6,8 @@ import numpy as np
 import orjson
 import pytest
 
-from tasks.annotations.aic_to_coco import AIC_TO_COCO, convert_aic
+from tasks.annotations.aic import AIC_TO_COCO
+from tasks.annotations.aic_to_coco import convert_aic
 from tasks.annotations.imagesize import image_size
 from tasks.annotations.validate import load_json, validate_document
 

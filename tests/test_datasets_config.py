@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tasks.datasets.config import (DEFAULT_LAYOUTS, MD5_PLACEHOLDER, DatasetsConfigError,
-                                   archive_urls, load_datasets_config)
+from tasks.datasets.config import MD5_PLACEHOLDER, DatasetsConfigError, archive_urls, load_datasets_config
+from tasks.datasets.layout import ARCHIVE_LAYOUTS
 from tasks.datasets.locate import LocateError, locate, locate_entry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,7 +30,7 @@ def test_shipped_config_is_valid_and_complete():
     assert config["coco"]["train2017"]["filename"] == "train2017.zip"
     val_urls = archive_urls(config["coco"]["val2017"])
     assert val_urls[0] == "http://images.cocodataset.org/zips/val2017.zip"
-    for (group, name), layout in DEFAULT_LAYOUTS.items():
+    for (group, name), layout in ARCHIVE_LAYOUTS.items():
         for key, value in layout.items():
             assert config[group][name][key] == value
 
@@ -42,7 +42,7 @@ def test_defaults_filled_and_relative_paths_resolved(tmp_path):
     train = loaded["aic"]["keypoint_train"]
     assert train["url"] == str(tmp_path / "archives" / "aic train.zip")
     assert train["filename"] == "aic train.zip" and train["mirrors"] == []
-    assert train["images"] == DEFAULT_LAYOUTS[("aic", "keypoint_train")]["images"]
+    assert train["images"] == ARCHIVE_LAYOUTS[("aic", "keypoint_train")]["images"]
     assert loaded["coco"]["annotations_trainval2017"]["files"]["val"].endswith("val2017.json")
 
 
@@ -106,5 +106,5 @@ def test_locate_none_and_several_are_clear(extracted):
 
 
 def test_locate_entry_with_default_layout(extracted):
-    found = locate_entry(extracted, DEFAULT_LAYOUTS[("aic", "keypoint_train")])
+    found = locate_entry(extracted, ARCHIVE_LAYOUTS[("aic", "keypoint_train")])
     assert found["images"].is_dir() and found["annotations"].name.endswith("20170909.json")

@@ -1,4 +1,4 @@
-"""AI Challenger raw keypoint file -> COCO person-keypoint file (rules: DESIGN.md, Data rules).
+"""AI Challenger raw keypoint file -> COCO person-keypoint file (rules: docs/data.md).
 
 Per human: AIC joint i goes to COCO joint AIC_TO_COCO[i]; head top and neck are
 dropped; COCO face points 0-4 stay (0, 0, 0); visibility 1->2, 2->1, 3->0 with
@@ -36,14 +36,11 @@ from pathlib import Path
 import orjson
 from tqdm import tqdm
 
+from tasks.annotations.aic import AIC_TO_COCO, AIC_TO_COCO_VISIBILITY, NUM_AIC_JOINTS
 from tasks.annotations.coco import NUM_JOINTS, PERSON_ID, person_category
 from tasks.annotations.imagesize import image_size
 from tasks.annotations.validate import finite_sum, gc_paused, load_json, validate_document
 
-AIC_JOINTS = 14
-# COCO index of AIC joints 0..11 (12 head top and 13 neck have no COCO joint).
-AIC_TO_COCO = (6, 8, 10, 5, 7, 9, 12, 14, 16, 11, 13, 15)
-AIC_TO_COCO_VISIBILITY = {1: 2, 2: 1, 3: 0}
 IMAGE_ID_PATTERN = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
 HUMAN_KEY_NUMBER = re.compile(r"(\d+)$")
 
@@ -86,7 +83,7 @@ def convert_human(kps, box, width, height, *, clip_boxes=True, min_box_area=0):
         return "box without human"
     if box is None:
         return "human without box"
-    if type(kps) is not list or len(kps) != 3 * AIC_JOINTS:
+    if type(kps) is not list or len(kps) != 3 * NUM_AIC_JOINTS:
         return "wrong keypoint length"
     if type(box) is not list or len(box) != 4:
         return "wrong box length"

@@ -18,18 +18,16 @@ Strategy (jsonschema on a multi-hundred-MB file record by record takes minutes):
   output is a cheap guard against a rule and the schema drifting apart.
 """
 import contextlib
-import functools
 import gc
 import json
 import math
 from pathlib import Path
 
-import jsonschema
 import orjson
 
 from tasks.annotations.coco import NUM_JOINTS, PERSON_ID
+from tasks.common.schema import check_schema
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 RECORD_LISTS = ("images", "annotations")
 
 
@@ -68,17 +66,6 @@ def gc_paused():
             gc.enable()
 
 
-@functools.lru_cache(maxsize=None)
-def load_schema(name):
-    """The schema ``schemas/<name>.schema.json`` as a dict."""
-    return orjson.loads((SCHEMA_DIR / f"{name}.schema.json").read_bytes())
-
-
-@functools.lru_cache(maxsize=None)
-def _validator(name):
-    return jsonschema.Draft202012Validator(load_schema(name))
-
-
 def _sample(records, size):
     if size <= 0 or not records:
         return []
@@ -100,11 +87,7 @@ def validate_document(obj, schema_name, path, sample=0):
                    for k, v in obj.items()}
     else:
         shallow = obj
-    error = jsonschema.exceptions.best_match(_validator(schema_name).iter_errors(shallow))
-    if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "top level"
-        raise ValueError(f"{path}: does not match schemas/{schema_name}.schema.json at {where}: "
-                         f"{error.message}")
+    check_schema(shallow, schema_name, path)
 
 
 def finite_sum(values):

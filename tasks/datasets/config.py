@@ -10,31 +10,12 @@ import posixpath
 import urllib.parse
 from pathlib import Path
 
-import jsonschema
-import orjson
 import yaml
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "datasets.schema.json"
+from tasks.common.schema import check_schema
+from tasks.datasets.layout import ARCHIVE_LAYOUTS
+
 MD5_PLACEHOLDER = "fill-in-the-md5-of-your-copy"
-
-#: Patterns of the official archive layouts, used where the config gives none.
-DEFAULT_LAYOUTS = {
-    ("coco", "train2017"): {"images": "train2017"},
-    ("coco", "val2017"): {"images": "val2017"},
-    ("coco", "annotations_trainval2017"): {"files": {
-        "train": "annotations/person_keypoints_train2017.json",
-        "val": "annotations/person_keypoints_val2017.json"}},
-    ("aic", "keypoint_train"): {
-        "images": "ai_challenger_keypoint_train_20170902/keypoint_train_images_20170902",
-        "annotations": "ai_challenger_keypoint_train_20170902/"
-                       "keypoint_train_annotations_20170909.json"},
-    ("aic", "keypoint_validation"): {
-        "images": "ai_challenger_keypoint_validation_20170911/"
-                  "keypoint_validation_images_20170911",
-        "annotations": "ai_challenger_keypoint_validation_20170911/"
-                       "keypoint_validation_annotations_20170911.json"},
-}
-
 
 class DatasetsConfigError(ValueError):
     """The datasets config cannot be read or does not follow its schema."""
@@ -54,13 +35,7 @@ def load_datasets_config(path) -> dict:
         raise DatasetsConfigError(f"datasets config {path} does not exist") from None
     except yaml.YAMLError as err:
         raise DatasetsConfigError(f"{path}: not valid YAML: {err}") from err
-    schema = orjson.loads(SCHEMA_PATH.read_bytes())
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        lines = "\n".join(f"  {_key(e.absolute_path)}: {e.message}" for e in errors)
-        raise DatasetsConfigError(f"{path}: {len(errors)} error(s) against {SCHEMA_PATH.name}:\n"
-                                  f"{lines}")
+    check_schema(config, "datasets", path, error=DatasetsConfigError)
     return {group: {name: _complete(path, group, name, entry) for name, entry in archives.items()}
             for group, archives in config.items()}
 
@@ -70,12 +45,8 @@ def archive_urls(entry: dict) -> list:
     return [entry["url"], *entry.get("mirrors", [])]
 
 
-def _key(parts) -> str:
-    return "/".join(map(str, parts)) or "(top level)"
-
-
 def _complete(path: Path, group: str, name: str, entry: dict) -> dict:
-    entry = {**copy.deepcopy(DEFAULT_LAYOUTS.get((group, name), {})), **entry}
+    entry = {**copy.deepcopy(ARCHIVE_LAYOUTS.get((group, name), {})), **entry}
     entry["url"] = _absolute_source(path, entry["url"])
     entry["mirrors"] = [_absolute_source(path, m) for m in entry.get("mirrors", [])]
     if "filename" not in entry:
@@ -96,5 +67,4 @@ def _absolute_source(path: Path, source: str) -> str:
     return str(local if local.is_absolute() else (path.parent / local).resolve())
 
 
-__all__ = ["load_datasets_config", "archive_urls", "DatasetsConfigError", "MD5_PLACEHOLDER",
-           "DEFAULT_LAYOUTS"]
+__all__ = ["load_datasets_config", "archive_urls", "DatasetsConfigError", "MD5_PLACEHOLDER"]

@@ -1,12 +1,13 @@
 """Write drawn people as COCO person-keypoint records and raw AI Challenger records."""
 import numpy as np
 
+from tasks.annotations.aic import AIC_HIDDEN, AIC_TO_COCO, AIC_UNLABELED, AIC_VISIBLE
 from tasks.annotations.coco import person_category
 from tasks.sample.figures import HEAD_TOP, HIDDEN, NECK, OUTSIDE, VISIBLE
 
-# AIC index -> our joint index (COCO order, then head top and neck).
-AIC_JOINTS = (6, 8, 10, 5, 7, 9, 12, 14, 16, 11, 13, 15, HEAD_TOP, NECK)
-AIC_VISIBILITY = {VISIBLE: 1, HIDDEN: 2, OUTSIDE: 3}
+# AIC index -> a figure's joint index (COCO order, then head top and neck).
+AIC_JOINTS = AIC_TO_COCO + (HEAD_TOP, NECK)
+AIC_VISIBILITY = {VISIBLE: AIC_VISIBLE, HIDDEN: AIC_HIDDEN, OUTSIDE: AIC_UNLABELED}
 
 
 def _round(values, ndigits=2):
@@ -93,7 +94,7 @@ def aic_human(person):
     keypoints = []
     for k in AIC_JOINTS:
         v = AIC_VISIBILITY[int(fig.status[k])]
-        x, y = (int(c) for c in fig.joints[k]) if v != 3 else (0, 0)
+        x, y = (int(c) for c in fig.joints[k]) if v != AIC_UNLABELED else (0, 0)
         keypoints += [x, y, v]
     x, y, w, h = (int(c) for c in person.bbox)
     return keypoints, [x, y, x + w - 1, y + h - 1]
