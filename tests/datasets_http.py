@@ -2,8 +2,13 @@
 
 Used by tests/test_datasets_*.py: serves bytes with or without Range support,
 can cut the connection after N bytes, answer an error status (always, or the
-first k times), stall before answering, or trickle the body slowly. Every
-request's path and headers are recorded in `server.requests`.
+first k times), or trickle the body slowly. Every request's path and headers are
+recorded in `server.requests`.
+
+Where a test needs a request to be in a given state (unanswered, half sent), the
+server holds it there until the test sets an Event or until enough requests are
+held at once (a Barrier): the server decides, not the clock, so a loaded machine
+only makes such a test slower, never wrong.
 """
 import dataclasses
 import re
@@ -21,9 +26,15 @@ class Route:
     fail_first: int = 0          # answer 500 this many times, then behave
     cut_after: int | None = None  # close the connection after this many body bytes ...
     cuts: int = 1                # ... on this many requests
-    stall: float = 0.0           # seconds to wait before the headers (first request only)
+    stall: bool = False          # first request: no answer until `release` is set
+    hold_after: int | None = None  # first response: pause after this many body bytes until `release`
+    release: threading.Event = dataclasses.field(default_factory=threading.Event)
+    barrier: threading.Barrier | None = None  # first request waits until the barrier's parties all wait
     delay: float = 0.0           # seconds between body blocks of `block` bytes
     block: int = 16384
+
+# How long a held request waits at most: a test that never releases it fails, not hangs.
+HOLD_LIMIT_S = 120
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -39,8 +50,14 @@ class _Handler(BaseHTTPRequestHandler):
         if route is None:
             return self._plain(404, b"not found")
         if route.stall:
-            stall, route.stall = route.stall, 0.0
-            time.sleep(stall)
+            route.stall = False
+            route.release.wait(HOLD_LIMIT_S)
+        if route.barrier is not None:
+            barrier, route.barrier = route.barrier, None
+            try:
+                barrier.wait(HOLD_LIMIT_S)
+            except threading.BrokenBarrierError:
+                return self._plain(503, b"the other requests of the barrier never came")
         if route.fail_first:
             route.fail_first -= 1
             return self._plain(500, b"try again")
@@ -70,7 +87,13 @@ class _Handler(BaseHTTPRequestHandler):
             cut = True
         else:
             cut = False
+        hold_at, route.hold_after = route.hold_after, None
         try:
+            if hold_at is not None:
+                self.wfile.write(body[:hold_at])
+                self.wfile.flush()
+                route.release.wait(HOLD_LIMIT_S)
+                body = body[hold_at:]
             for i in range(0, len(body), route.block):
                 self.wfile.write(body[i:i + route.block])
                 self.wfile.flush()
