@@ -7,10 +7,11 @@ Only the NAIVE module type (ShuffleNet-v2 units in every branch) is built;
 the LITE variants (conditional channel weighting) are not needed here.
 
 Two points differ in form from PaddleDetection but not in result:
-* Upsampling in the fuse layers uses an explicit output size (the size of the
-  branch it is added to) instead of `nn.Upsample(scale_factor=2**k)`, whose
-  float64 scale array paddle2onnx 2.1.0 rejects. With the input sizes used
-  (multiples of 32), both give the same pixels.
+* Upsampling (fuse layers: nearest, `nn.Upsample(scale_factor=2**k)` there; head:
+  bilinear with aligned corners) uses tasks.common.upsample instead of Paddle's
+  interpolation ops, whose float64 scale array paddle2onnx 2.1.0 rejects and
+  oneDNN cannot run in a PIR program. With the input sizes used (multiples of
+  32), both give the same pixels.
 * Layers with no parameters in a layer list (PaddleDetection stores None) are
   `nn.Identity`, which keeps the indices and hence the parameter names.
 
@@ -24,6 +25,8 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 from paddle import ParamAttr
 from paddle.nn.initializer import Constant, Normal
+
+from tasks.common.upsample import upsample_bilinear_aligned, upsample_nearest
 
 NETWORKS = {
     # modules per stage, ShuffleUnits per branch, channels per branch per stage
@@ -149,7 +152,7 @@ class NaiveModule(nn.Layer):
                 if j == i:
                     y = y + xs[j]
                 elif j > i:
-                    y = y + F.interpolate(fuse[j](xs[j]), size=xs[i].shape[2:], mode="nearest")
+                    y = y + upsample_nearest(fuse[j](xs[j]), xs[i].shape[2:])
                 else:
                     y = y + fuse[j](xs[j])
             if i == 0:
@@ -183,7 +186,7 @@ class IterativeHead(nn.Layer):
         ys = []
         for x, project in zip(xs[::-1], self.projects):
             if ys:
-                x = x + F.interpolate(ys[-1], size=x.shape[2:], mode="bilinear", align_corners=True)
+                x = x + upsample_bilinear_aligned(ys[-1], x.shape[2:])
             ys.append(project(x))
         return ys[::-1]
 
