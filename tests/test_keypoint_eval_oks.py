@@ -1,8 +1,9 @@
-"""OKS evaluation: ground truth as predictions scores AP 1.0, shifted predictions score less."""
+"""OKS evaluation: ground truth as predictions scores AP 1.0, a known shift the AP its OKS gives."""
 import json
 
 import numpy as np
 import pytest
+from pycocotools.cocoeval import Params
 
 from tasks.keypoint.cocoeval import oks_eval, oks_nms, person_results, rescore
 
@@ -46,11 +47,27 @@ def test_ground_truth_as_predictions_scores_ap_one(tmp_path):
     assert "Average Precision" in metrics["summary"]
 
 
-def test_shifted_predictions_score_lower(tmp_path):
+def _expected_ap(shift, area):
+    """AP when every prediction is its GT moved by (shift, shift) px, from the OKS formula.
+
+    Every person then has the same OKS = mean_k exp(-d^2 / (2 * area * (2 sigma_k)^2)),
+    d^2 = 2 shift^2, and is matched at exactly the thresholds t <= OKS, with precision 1
+    there and 0 elsewhere: AP (and AR) is the fraction of thresholds at or below OKS."""
+    params = Params(iouType="keypoints")
+    variances = (2 * np.asarray(params.kpt_oks_sigmas)) ** 2
+    oks = np.exp(-2 * shift ** 2 / variances / area / 2).mean()
+    assert np.abs(params.iouThrs - oks).min() > 0.005, "choose a shift whose OKS is off a threshold"
+    return float((params.iouThrs <= oks).mean())
+
+
+@pytest.mark.parametrize("shift, expected", [(6.0, 0.8), (10.0, 0.6)])
+def test_shifted_predictions_score_the_ap_of_their_oks(tmp_path, shift, expected):
     gt, annotations = _gt_file(tmp_path)
-    aps = [oks_eval(gt, _as_results(annotations, shift))["AP"] for shift in (0.0, 6.0, 15.0)]
-    assert aps[0] == pytest.approx(1.0)
-    assert aps[0] > aps[1] > aps[2]
+    assert _expected_ap(shift, area=annotations[0]["area"]) == expected
+    metrics = oks_eval(gt, _as_results(annotations, shift))
+    assert metrics["AP"] == pytest.approx(expected)
+    assert metrics["AR"] == pytest.approx(expected)
+    assert metrics["AP50"] == pytest.approx(1.0)
 
 
 def test_empty_results_are_an_error(tmp_path):
