@@ -3,7 +3,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tasks.keypoint.codecs import DarkHeatmap, UDPHeatmap, get_heatmap_maximum
+from tasks.keypoint.codecs import CODECS, DarkHeatmap, UDPHeatmap, get_heatmap_maximum
 
 
 def gaussian(w, h, x, y, sigma):
@@ -121,3 +121,21 @@ def test_decode_matches_paddledetection_dark_loop():
     keypoints, scores = DarkHeatmap((96, 128), (24, 32), 1.0).decode(heatmaps)
     np.testing.assert_allclose(keypoints / 4.0, expected, atol=1e-4)
     np.testing.assert_array_equal(scores, maxvals)
+
+
+def test_decode_only_codec_decodes_like_a_full_one_and_refuses_to_encode():
+    heatmaps = np.random.default_rng(3).random((2, 17, 32, 24)).astype(np.float32)
+    decoder = DarkHeatmap.for_decoding((96, 128), (24, 32))
+    for got, expected in zip(decoder.decode(heatmaps), DarkHeatmap((96, 128), (24, 32), 2.0).decode(heatmaps)):
+        np.testing.assert_array_equal(got, expected)
+    with pytest.raises(ValueError, match="decoding only"):
+        decoder.encode(np.zeros((17, 2)), np.ones(17))
+
+
+def test_codec_is_built_from_a_config_entry():
+    codec = CODECS.build({"type": "UDPHeatmap", "sigma": 2}, defaults={"input_size": (96, 128),
+                                                                       "heatmap_size": (24, 32)})
+    assert isinstance(codec, UDPHeatmap) and codec.sigma == 2.0 and codec.heatmap_size == (24, 32)
+    with pytest.raises(ValueError, match="codec.*sigma must be > 0"):
+        CODECS.build({"type": "DarkHeatmap", "sigma": 0, "input_size": [96, 128], "heatmap_size": [24, 32]},
+                     where="codec")

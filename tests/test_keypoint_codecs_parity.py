@@ -29,7 +29,7 @@ def test_flip_test_dark_decode_matches_paddledetection_eval_keypoints(key, input
 
     heatmaps = flip_test(forward, x, shift_heatmap=True)  # PaddleDetection's TopDownHRNet default
     w, h = input_size
-    codec = DarkHeatmap(input_size, (w // 4, h // 4), sigma=1)
+    codec = DarkHeatmap.for_decoding(input_size, (w // 4, h // 4))
     crop_xy, scores = codec.decode(heatmaps)
     image_xy = to_image_coords(crop_xy, [[w / 2, h / 2]], [[w / 200, h / 200]], input_size, use_udp=False)
     expected = npz["eval_keypoints"]

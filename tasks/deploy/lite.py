@@ -206,7 +206,7 @@ def estimate_fp16_cost(model, images, *, codec=None, max_px=FP16_MAX_PX):
         model.set_state_dict(original)
         model.train(was_training)
     if codec is None:
-        codec = DarkHeatmap((images.shape[3], images.shape[2]), (ref.shape[3], ref.shape[2]), sigma=1)
+        codec = DarkHeatmap.for_decoding((images.shape[3], images.shape[2]), (ref.shape[3], ref.shape[2]))
     ref_kpts, _ = codec.decode(ref)
     fp16_kpts, _ = codec.decode(rounded)
     dist = np.linalg.norm(ref_kpts.astype(np.float64) - fp16_kpts, axis=-1)

@@ -107,7 +107,7 @@ class KeypointPredictor:
             return np.zeros((0, self.num_joints, 3), dtype=np.float32)
         images, centers, scales = self.preprocess(image_bgr, boxes)
         heatmaps = self.runner(images)[0]
-        codec = DarkHeatmap(self.input_size, (heatmaps.shape[3], heatmaps.shape[2]), sigma=1)
+        codec = DarkHeatmap.for_decoding(self.input_size, (heatmaps.shape[3], heatmaps.shape[2]))
         crop_xy, scores = codec.decode(heatmaps)
         image_xy = to_image_coords(crop_xy, centers, scales, self.input_size,
                                    use_udp=self.udp_backproject, pixel_std=PIXEL_STD)

@@ -7,15 +7,24 @@ input-crop pixels (the network input, e.g. 96x128).
 PaddleDetection (``ToHeatmapsTopDown_DARK`` + ``HRNetPostProcess`` with
 ``use_dark``); ``UDPHeatmap`` is the same Gaussian and the same DARK decoding on
 the unbiased (UDP) grid, as mmpose's ``UDPHeatmap`` places it.
+
+``CODECS`` builds one from a config's ``codec: {type: DarkHeatmap, sigma: 1}``;
+``DarkHeatmap.for_decoding(input_size, heatmap_size)`` is one that only decodes
+(deployment, checks of exported models), with no target Gaussian to choose.
 """
 import numpy as np
+
+from tasks.common.registry import Registry
+
+CODECS = Registry("keypoint codec")
 
 
 class _GaussianHeatmap:
     """Un-normalised Gaussian heatmaps (peak 1) at sub-pixel positions.
 
     Subclasses define ``stride`` (input pixels per heatmap cell, (x, y)), i.e.
-    where a keypoint lands on the heatmap grid.
+    where a keypoint lands on the heatmap grid. ``sigma`` None: a decode-only codec
+    (see ``for_decoding``), whose ``encode`` raises.
     """
 
     stride = None
@@ -23,13 +32,23 @@ class _GaussianHeatmap:
     def __init__(self, input_size, heatmap_size, sigma, blur_kernel_size=3):
         self.input_size = (int(input_size[0]), int(input_size[1]))
         self.heatmap_size = (int(heatmap_size[0]), int(heatmap_size[1]))
-        self.sigma = float(sigma)
+        self.sigma = None if sigma is None else float(sigma)
+        if self.sigma is not None and not self.sigma > 0:
+            raise ValueError(f"sigma must be > 0, got {sigma}")
         self.blur_kernel_size = int(blur_kernel_size)
         if self.blur_kernel_size != 3:
             raise ValueError(f"blur_kernel_size must be 3 (PaddleDetection's DARK), got {blur_kernel_size}")
         w, h = self.heatmap_size
         self._xs = np.arange(w, dtype=np.float32)
         self._ys = np.arange(h, dtype=np.float32)
+
+    @classmethod
+    def for_decoding(cls, input_size, heatmap_size):
+        """A codec that decodes heatmaps of ``heatmap_size`` to ``input_size`` pixels only.
+
+        Decoding does not depend on the training Gaussian's sigma, so none is asked for.
+        """
+        return cls(input_size, heatmap_size, sigma=None)
 
     def encode(self, keypoints, visible):
         """keypoints [K, 2] (input pixels), visible [K] -> heatmaps [K, h, w], target_weight [K, 1].
@@ -40,6 +59,8 @@ class _GaussianHeatmap:
         get an all-zero heatmap; the others a Gaussian over the whole grid
         centred at the exact sub-pixel position.
         """
+        if self.sigma is None:
+            raise ValueError(f"{type(self).__name__} built for decoding only (no sigma): it cannot encode")
         keypoints = np.asarray(keypoints, dtype=np.float64)
         mu = keypoints / np.asarray(self.stride)  # [K, 2] heatmap cells
         weight = np.minimum(np.asarray(visible, dtype=np.float32), 1.0)
@@ -77,6 +98,7 @@ class _GaussianHeatmap:
         return (coords * np.asarray(self.stride)).astype(np.float32), scores
 
 
+@CODECS.register
 class DarkHeatmap(_GaussianHeatmap):
     """PaddleDetection's TinyPose target: heatmap cell = input pixel / (input / heatmap).
 
@@ -93,6 +115,7 @@ class DarkHeatmap(_GaussianHeatmap):
         return (self.input_size[0] / self.heatmap_size[0], self.input_size[1] / self.heatmap_size[1])
 
 
+@CODECS.register
 class UDPHeatmap(_GaussianHeatmap):
     """Unbiased grid: input pixel 0 and w - 1 land on heatmap cells 0 and w' - 1.
 

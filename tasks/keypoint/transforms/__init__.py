@@ -2,17 +2,17 @@
 
 A train pipeline (PP-TinyPose): ``LoadImage`` -> ``RandomFlipHalfBody`` ->
 ``InformationDropping`` -> ``TopDownAffine`` -> ``GenerateTarget`` ->
-``NormalizeImage`` -> ``Permute`` -> ``PackInputs``; see
-``tasks.keypoint.dataset.build_train_transforms``.
+``NormalizeImage`` -> ``Permute`` -> ``PackInputs``, listed by name in the
+config's ``data.train_pipeline`` and built by ``tasks.keypoint.builders``.
 """
-from .base import Compose, RandomTransform
+from .base import TRANSFORMS, Compose, RandomTransform
 from .common import RandomFlipHalfBody
 from .formatting import IMAGENET_MEAN, IMAGENET_STD, NormalizeImage, PackInputs, Permute
 from .loading import LoadImage
 from .topdown import GenerateTarget, InformationDropping, TopDownAffine
 
 __all__ = [
-    "Compose", "RandomTransform", "LoadImage", "RandomFlipHalfBody", "InformationDropping",
+    "TRANSFORMS", "Compose", "RandomTransform", "LoadImage", "RandomFlipHalfBody", "InformationDropping",
     "TopDownAffine", "GenerateTarget", "NormalizeImage", "Permute", "PackInputs",
     "IMAGENET_MEAN", "IMAGENET_STD",
 ]

@@ -2,9 +2,10 @@
 import numpy as np
 
 from ..geometry import COCO_FLIP_PAIRS, COCO_UPPER_BODY_IDS, PIXEL_STD
-from .base import RandomTransform
+from .base import TRANSFORMS, RandomTransform
 
 
+@TRANSFORMS.register
 class RandomFlipHalfBody(RandomTransform):
     """PaddleDetection's ``RandomFlipHalfBodyTransform``, draw for draw.
 

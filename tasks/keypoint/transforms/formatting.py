@@ -1,10 +1,13 @@
 """Formatting: normalise, HWC -> CHW, pack the arrays a batch needs."""
 import numpy as np
 
+from .base import TRANSFORMS
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
+@TRANSFORMS.register
 class NormalizeImage:
     """uint8 RGB image -> float32 (image / 255 - mean) / std, per channel (HWC)."""
 
@@ -22,6 +25,7 @@ class NormalizeImage:
         return results
 
 
+@TRANSFORMS.register
 class Permute:
     """HWC image -> contiguous CHW."""
 
@@ -30,6 +34,7 @@ class Permute:
         return results
 
 
+@TRANSFORMS.register
 class PackInputs:
     """Keep only ``keys`` (those present), as numpy arrays of fixed dtypes.
 

@@ -3,9 +3,10 @@ import cv2
 import numpy as np
 
 from ..geometry import PIXEL_STD, apply_affine, udp_warp_matrix
-from .base import RandomTransform
+from .base import TRANSFORMS, RandomTransform
 
 
+@TRANSFORMS.register
 class InformationDropping(RandomTransform):
     """AID cut-out (Huang et al., arXiv 2008.07139), PaddleDetection's
     ``AugmentationbyInformantionDropping``: with probability ``prob_cutout``,
@@ -62,6 +63,7 @@ def _warp_source(image, matrix):
     return np.ascontiguousarray(image), matrix
 
 
+@TRANSFORMS.register
 class TopDownAffine:
     """Crop the person to ``input_size`` (w, h) with the UDP warp.
 
@@ -84,6 +86,7 @@ class TopDownAffine:
         return results
 
 
+@TRANSFORMS.register
 class GenerateTarget:
     """Heatmap targets from crop keypoints with a codec (``tasks.keypoint.codecs``).
 
