@@ -148,7 +148,7 @@ def test_killed_extract_leaves_no_target_and_rerun_succeeds(tmp_path):
         assert proc.poll() is None and time.monotonic() < deadline, "extract ended too early"
         time.sleep(0.005)
     os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    proc.wait(30)
     assert not out.exists()
     assert list(tmp_path.glob(".tmp-*-out"))  # the killed run's leftover ...
 

@@ -70,7 +70,7 @@ def test_lite_env_has_python310_and_numpy1(lite_python):
 
     out = subprocess.run([str(lite_python), "-c", "import sys, numpy, paddlelite.lite; "
                           "print(sys.version_info[:2], numpy.__version__)"],
-                         capture_output=True, text=True, check=True).stdout
+                         capture_output=True, text=True, check=True, timeout=120).stdout
     assert out.startswith("(3, 10)") and out.split()[-1].startswith("1.")
 
 

@@ -69,13 +69,13 @@ def test_kill_and_resume_matches_an_uninterrupted_run(tmp_path):
         assert first.exists(), proc.stderr.read().decode()[-2000:] if proc.poll() is not None else "no checkpoint"
     finally:  # the kill under test, and no training process left behind when the assert fails
         proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        proc.wait(30)
     assert not (killed / "model_final.pdparams").exists(), "run finished before the kill; make it longer"
 
-    subprocess.run(_cli(cfg_path, ann, images, killed), cwd=ROOT, env=env, check=True,
+    subprocess.run(_cli(cfg_path, ann, images, killed), cwd=ROOT, env=env, check=True, timeout=600,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     straight = tmp_path / "straight"
-    subprocess.run(_cli(cfg_path, ann, images, straight), cwd=ROOT, env=env, check=True,
+    subprocess.run(_cli(cfg_path, ann, images, straight), cwd=ROOT, env=env, check=True, timeout=600,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     resumed_rows, straight_rows = _rows(killed / "train_log.csv"), _rows(straight / "train_log.csv")

@@ -3,9 +3,8 @@ import zipfile
 
 import pytest
 
+from tasks.annotations import aic_to_coco
 from tasks.sample.generate import AIC_LAYOUT, SampleSizes, generate_sample
-
-aic_to_coco = pytest.importorskip("tasks.annotations.aic_to_coco")
 
 
 @pytest.mark.parametrize("split", ["train", "validation"])
