@@ -3,6 +3,7 @@
 Importing this package makes `configs/luigi.cfg` the default Luigi configuration
 unless LUIGI_CONFIG_PATH names another file, as Luigi users expect.
 """
+import logging
 import os
 from pathlib import Path
 
@@ -13,3 +14,12 @@ DEFAULT_CONFIG = PROJECT_ROOT / "configs" / "luigi.cfg"
 
 if not os.environ.get("LUIGI_CONFIG_PATH"):
     luigi.configuration.add_config_path(str(DEFAULT_CONFIG))
+
+# Node reports (progress, summaries) go to this logger; shown on stderr like Luigi's own.
+_log = logging.getLogger("pipeline")
+if not _log.handlers:
+    _handler = logging.StreamHandler()
+    _handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    _log.addHandler(_handler)
+    _log.setLevel(logging.INFO)
+    _log.propagate = False

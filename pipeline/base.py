@@ -1,16 +1,24 @@
 """CachedTask: a Luigi task whose completeness is decided by a manifest.
 
-The manifest (JSON, written last and atomically) records the task's signature
-(significant parameters, fingerprints of the config files it reads, the content
-digests of its inputs, a per-task code version) and the size, mtime and sha256
-of every output. `complete()` is true only when the recorded signature equals the
-one this run would have and every output is still the recorded one, so a changed
-config or input re-runs the node and everything downstream, and nothing else.
+The manifest (JSON, written last and atomically) records the node's signature (its
+significant parameters and the digests of its inputs) and the size, mtime and sha256
+of every output. `complete()` is true only when the recorded signature equals the one
+the node would have now and every output is still the recorded one.
 
-Input digests are the upstream manifests' output digests (content, not time):
-an upstream node that re-runs and writes the same bytes does not re-run its
-downstream nodes.
+What a downstream node sees of this one is its *digest*: the content of the outputs
+downstream reads (`digested_outputs`), plus the digests of the inputs it passes
+through (`carried_inputs`: the image folders that merged file names point into). It
+depends on content only, never on when, where or under which temporary name the
+node ran, so a node that re-runs and writes the same bytes re-runs nothing below it.
+
+Parameter variants live side by side: the non-default values of `variant_params`,
+and those of every upstream node, tag the output names (`variant_suffix`), so the
+default keeps the plain names and switching a parameter back finds its files.
+
+A per-node lock under the data root makes a second process that reaches a running
+node wait for it and then find it complete.
 """
+import logging
 import os
 import socket
 import time
@@ -23,7 +31,10 @@ from pipeline.config import data_root
 from tasks import __version__
 from tasks.common.atomic import (remove_path, remove_stale_tmp, replace_path, temporary_name,
                                  write_json)
-from tasks.common.fingerprint import describe_output, sha256_bytes, sha256_file, still_matches
+from tasks.common.fingerprint import describe_output, sha256_bytes, still_matches
+from tasks.common.locks import exclusive_lock
+
+log = logging.getLogger("pipeline")
 
 
 def digest(obj) -> str:
@@ -50,8 +61,8 @@ class CachedTask(luigi.Task):
     and resumption (download, training) sets `stage_outputs = False`.
     """
 
-    code_version = 1          # bump when a node's logic changes its outputs
     stage_outputs = True
+    variant_params = ()   # parameters whose non-default values tag the output names
 
     # --- what subclasses declare -------------------------------------------------
     def outputs(self) -> dict:
@@ -61,22 +72,40 @@ class CachedTask(luigi.Task):
         raise NotImplementedError
 
     def build(self, out: dict):
-        """Do the work; may return a JSON-able dict recorded in the manifest."""
+        """Do the work; may return a JSON-able dict recorded in the manifest's info."""
         raise NotImplementedError
 
-    def config_files(self) -> list:
-        """Config files whose content is part of the signature."""
-        return []
+    def digested_outputs(self) -> tuple:
+        """The outputs downstream nodes read: only these make this node's digest."""
+        return tuple(self.outputs())
+
+    def carried_inputs(self) -> tuple:
+        """Upstream names whose digests are part of this node's digest."""
+        return ()
 
     def signature_params(self) -> dict:
         return {name: value for name, value in self.param_kwargs.items()
                 if self.get_params_dict()[name].significant}
 
-    # --- caching -----------------------------------------------------------------
+    # --- variants ----------------------------------------------------------------
     @classmethod
     def get_params_dict(cls):
         return dict(cls.get_params())
 
+    def variant_tags(self) -> list:
+        """Tags of the non-default variant parameters of this node and its upstream."""
+        params = self.get_params_dict()
+        tags = {_tag(name, getattr(self, name)) for name in self.variant_params
+                if getattr(self, name) != params[name].normalize(params[name]._default)}
+        for task in self.upstream().values():
+            tags.update(task.variant_tags())
+        return sorted(tags)
+
+    def variant_suffix(self) -> str:
+        """'' for the defaults, else '__tag1__tag2' to append to output names."""
+        return "".join(f"__{tag}" for tag in self.variant_tags())
+
+    # --- caching -----------------------------------------------------------------
     def upstream(self) -> dict:
         """requires() as a name -> task dict (a single task or a list is allowed)."""
         req = self.requires()
@@ -93,13 +122,8 @@ class CachedTask(luigi.Task):
             inputs[name] = task.output_digest()
             if inputs[name] is None:
                 return None
-        return _as_json({
-            "task": self.get_task_family(),
-            "code_version": self.code_version,
-            "params": self.signature_params(),
-            "configs": {str(p): sha256_file(p) for p in map(Path, self.config_files())},
-            "inputs": inputs,
-        })
+        return _as_json({"task": self.get_task_family(), "params": self.signature_params(),
+                         "inputs": inputs})
 
     def read_manifest(self):
         try:
@@ -108,7 +132,7 @@ class CachedTask(luigi.Task):
             return None
 
     def output_digest(self):
-        """Digest of this node's outputs if it is complete and current, else None."""
+        """This node's digest if it is complete and current, else None."""
         manifest = self.read_manifest()
         if manifest is None or manifest.get("signature") != self.signature():
             return None
@@ -116,7 +140,7 @@ class CachedTask(luigi.Task):
             recorded = manifest["outputs"].get(name)
             if recorded is None or not still_matches(path, recorded):
                 return None
-        return manifest["outputs_digest"]
+        return manifest["digest"]
 
     def output(self):
         return ManifestTarget(self)
@@ -125,12 +149,30 @@ class CachedTask(luigi.Task):
         return self.output_digest() is not None
 
     # --- running -----------------------------------------------------------------
+    def lock_path(self) -> Path:
+        return data_root() / ".locks" / f"{self.task_id}.lock"
+
     def run(self):
-        if self.complete():  # a second worker got the same task (luigi issue 2644)
-            _log_run(self, "skipped: already complete")
-            return
-        _log_run(self, "started")
-        signature = self.signature()
+        with exclusive_lock(self.lock_path(), on_wait=self._waiting):
+            if self.complete():  # another process or worker ran it (also luigi issue 2644)
+                _log_run(self, "skipped: already complete")
+                return
+            _log_run(self, "started")
+            started = time.perf_counter()
+            signature = self.signature()
+            info = self._build_outputs()
+            described = {name: describe_output(path) for name, path in self.outputs().items()}
+            outputs_digest = digest({
+                "outputs": {name: _content_id(described[name]) for name in self.digested_outputs()},
+                "carried": {name: signature["inputs"][name] for name in self.carried_inputs()}})
+            write_json(self.manifest_path(), {
+                "signature": signature, "outputs": described, "digest": outputs_digest,
+                "paths": {name: str(path) for name, path in self.outputs().items()},
+                "package_version": __version__, "seconds": round(time.perf_counter() - started, 3),
+                "info": info}, indent=True)
+            _log_run(self, "done")
+
+    def _build_outputs(self) -> dict:
         self.manifest_path().unlink(missing_ok=True)
         final = {name: Path(p) for name, p in self.outputs().items()}
         for path in final.values():
@@ -138,7 +180,7 @@ class CachedTask(luigi.Task):
             remove_stale_tmp(path)  # what a killed earlier run of this node left
         out = {name: temporary_name(p) for name, p in final.items()} if self.stage_outputs else final
         try:
-            extra = self.build(out) or {}
+            info = self.build(out) or {}
             if self.stage_outputs:
                 for name, path in final.items():
                     if not out[name].exists():
@@ -148,19 +190,16 @@ class CachedTask(luigi.Task):
             if self.stage_outputs:
                 for tmp in out.values():
                     remove_path(tmp)
-        described = {name: describe_output(path) for name, path in final.items()}
-        write_json(self.manifest_path(), {
-            "signature": signature,
-            "outputs": described,
-            "outputs_digest": digest({n: _content_id(d) for n, d in described.items()}),
-            "paths": {name: str(path) for name, path in final.items()},
-            "package_version": __version__,
-            "info": extra,
-        }, indent=True)
-        _log_run(self, "done")
+        return info
+
+    def _waiting(self):
+        message = "waiting: another process is running this node"
+        log.info("%s %s", self.task_id, message)
+        self.set_status_message(message)
 
     def progress(self, message: str, fraction: float = None):
-        """Luigi status message / progress percentage (shown by luigid)."""
+        """Luigi status message / progress percentage (shown by luigid) and the log."""
+        log.info("%s: %s", self.task_family, message)
         self.set_status_message(message)
         if fraction is not None:
             self.set_progress_percentage(round(100 * fraction))
@@ -183,6 +222,15 @@ def _log_run(task, event: str):
         os.write(fd, line)
     finally:
         os.close(fd)
+
+
+def _tag(name: str, value) -> str:
+    """A readable file-name tag for a non-default parameter value."""
+    if isinstance(value, bool):
+        return name if value else f"no_{name}"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return f"{name}{value}"
 
 
 def _as_json(obj):

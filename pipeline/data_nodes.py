@@ -1,21 +1,12 @@
 """Data nodes: archives -> extracted folders -> converted AIC -> merged training list."""
-import os
-
 import luigi
 
 from pipeline.base import CachedTask
 from pipeline.config import data_root, datasets_file
+from tasks.datasets.layout import (AIC_SPLITS, COCO_ANNOTATIONS, COCO_TRAIN_IMAGES, IMAGE_LINKS,
+                                   aic_archive)
 
-# Where each archive's image folder appears under the data root, so that merged
-# file_name values (`coco/train2017/...`, `aic/train/<sha1>.jpg`) resolve.
-IMAGE_LINKS = {
-    ("coco", "train2017"): "coco/train2017",
-    ("coco", "val2017"): "coco/val2017",
-    ("aic", "keypoint_train"): "aic/train",
-    ("aic", "keypoint_validation"): "aic/val",
-}
-AIC_SPLITS = {"train": "keypoint_train", "validation": "keypoint_validation"}
-COCO_ANNOTATIONS = ("coco", "annotations_trainval2017")
+MERGED_NAME = "aic_coco_train"   # PaddleDetection's aic_coco_train_cocoformat.json
 
 
 def datasets_entry(dataset: str, archive: str) -> dict:
@@ -84,18 +75,11 @@ class ExtractArchive(CachedTask):
         return data_root() / "extracted" / self.dataset / f"{self.archive}.manifest.json"
 
     def build(self, out):
-        from tasks.datasets.extract import extract
-        from tasks.datasets.locate import locate_entry
+        from tasks.datasets.locate import unpack_and_locate
         self.progress(f"extracting {self.dataset}/{self.archive}")
-        extract(self.input().task.outputs()["archive"], out["folder"])
-        found = locate_entry(out["folder"], self.entry())  # fails early on a wrong layout
-        if "images" in out:
-            final_folder = self.outputs()["folder"]
-            target = final_folder / found["images"].relative_to(out["folder"])
-            os.symlink(os.path.relpath(target, out["images"].parent), out["images"])
-        relative = lambda p: str(p.relative_to(out["folder"]))  # noqa: E731
-        return {"found": {k: {n: relative(p) for n, p in v.items()} if k == "files" else relative(v)
-                          for k, v in found.items()}}
+        found = unpack_and_locate(self.input().task.outputs()["archive"], out["folder"], self.entry(),
+                                  final_folder=self.outputs()["folder"], image_link=out.get("images"))
+        return {"found": found}
 
     def located(self) -> dict:
         """The entry's images/annotations/files paths in the extracted folder."""
@@ -103,68 +87,84 @@ class ExtractArchive(CachedTask):
         return locate_entry(self.outputs()["folder"], self.entry())
 
 
+def extract_task(archive: tuple) -> ExtractArchive:
+    return ExtractArchive(dataset=archive[0], archive=archive[1])
+
+
 class ConvertAIChallenger(CachedTask):
     """Raw AI Challenger keypoints -> COCO keypoint JSON + rejection report."""
     split = luigi.ChoiceParameter(choices=list(AIC_SPLITS), default="train")
     clip_boxes = luigi.BoolParameter(default=True, parsing=luigi.BoolParameter.EXPLICIT_PARSING)
     min_box_area = luigi.FloatParameter(default=0.0)
+    variant_params = ("clip_boxes", "min_box_area")
 
     def requires(self):
-        return ExtractArchive(dataset="aic", archive=AIC_SPLITS[self.split])
+        return extract_task(aic_archive(self.split))
 
     def outputs(self):
-        folder = data_root() / "annotations"
-        return {"coco_json": folder / f"aic_{self.split}_cocoformat.json",
-                "report": folder / f"aic_{self.split}_conversion_report.json"}
+        stem = data_root() / "annotations" / f"aic_{self.split}"
+        return {"coco_json": stem.with_name(f"{stem.name}_cocoformat{self.variant_suffix()}.json"),
+                "report": stem.with_name(f"{stem.name}_conversion_report{self.variant_suffix()}.json")}
 
     def manifest_path(self):
-        return data_root() / "annotations" / f"aic_{self.split}_cocoformat.manifest.json"
+        return data_root() / "annotations" / f"aic_{self.split}_cocoformat{self.variant_suffix()}.manifest.json"
 
     def build(self, out):
         from tasks.annotations.aic_to_coco import convert_aic
         located = self.requires().located()
         self.progress(f"converting AI Challenger {self.split}")
         report = convert_aic(located["annotations"], located["images"], out["coco_json"],
-                             image_prefix=IMAGE_LINKS[("aic", AIC_SPLITS[self.split])],
+                             image_prefix=IMAGE_LINKS[aic_archive(self.split)],
                              clip_boxes=self.clip_boxes, min_box_area=self.min_box_area,
                              report_json=out["report"])
         return {k: v for k, v in report.items() if k != "rejections"}
 
 
 class BuildMergedAnnotations(CachedTask):
-    """COCO train2017 person keypoints + converted AIC -> one COCO-format training list."""
+    """COCO train2017 person keypoints + converted AIC -> one COCO-format training list.
+
+    Its digest, what training sees, is the merged file and the image folders its
+    file names point into; the lineage, report and statistics are for people."""
     include_aic_validation = luigi.BoolParameter(default=False)
+    variant_params = ("include_aic_validation",)
+
+    def aic_splits(self) -> list:
+        return ["train", "validation"] if self.include_aic_validation else ["train"]
 
     def requires(self):
-        req = {"coco_annotations": ExtractArchive(dataset="coco", archive="annotations_trainval2017"),
-               "coco_images": ExtractArchive(dataset="coco", archive="train2017"),
-               "aic_train": ConvertAIChallenger(split="train")}
-        if self.include_aic_validation:
-            req["aic_validation"] = ConvertAIChallenger(split="validation")
+        req = {"coco_annotations": extract_task(COCO_ANNOTATIONS),
+               "coco_images": extract_task(COCO_TRAIN_IMAGES)}
+        for split in self.aic_splits():
+            req[f"aic_{split}"] = ConvertAIChallenger(split=split)
+            req[f"aic_{split}_images"] = extract_task(aic_archive(split))
         return req
 
+    def digested_outputs(self):
+        return ("merged",)
+
+    def carried_inputs(self):
+        return ("coco_images", *(f"aic_{split}_images" for split in self.aic_splits()))
+
     def outputs(self):
+        stem = f"{MERGED_NAME}{{}}{self.variant_suffix()}"
         folder = data_root() / "annotations"
-        return {"merged": folder / "aic_coco_train_cocoformat.json",
-                "lineage": folder / "aic_coco_train_lineage.csv",
-                "merge_report": folder / "aic_coco_train_merge_report.json",
-                "stats": folder / "aic_coco_train_stats.json",
-                "plot": folder / "aic_coco_train_stats.png"}
+        return {"merged": folder / f"{stem.format('_cocoformat')}.json",
+                "lineage": folder / f"{stem.format('_lineage')}.csv",
+                "merge_report": folder / f"{stem.format('_merge_report')}.json",
+                "stats": folder / f"{stem.format('_stats')}.json",
+                "plot": folder / f"{stem.format('_stats')}.png"}
 
     def manifest_path(self):
-        return data_root() / "annotations" / "aic_coco_train_cocoformat.manifest.json"
+        return data_root() / "annotations" / f"{MERGED_NAME}_cocoformat{self.variant_suffix()}.manifest.json"
 
     def build(self, out):
-        from tasks.annotations.merge import merge
-        from tasks.annotations.report import format_summary, write_report
-        coco_json = self.requires()["coco_annotations"].located()["files"]["train"]
-        aic = [task for name, task in self.requires().items() if name.startswith("aic_")]
+        from tasks.annotations.build import build_merged_annotations
+        conversions = [self.requires()[f"aic_{split}"].outputs() for split in self.aic_splits()]
         self.progress("merging COCO and AI Challenger", 0.1)
-        merge(coco_json, [t.outputs()["coco_json"] for t in aic], out["merged"], out["lineage"],
-              out["merge_report"], coco_prefix=IMAGE_LINKS[("coco", "train2017")],
-              aic_names=[f"aic_{t.split}" for t in aic])
-        self.progress("statistics", 0.8)
-        stats = write_report(out["merged"], out["merge_report"], out["stats"], out["plot"],
-                             [t.outputs()["report"] for t in aic])
-        print(format_summary(stats))
-        return {"totals": stats["totals"]}
+        summary = build_merged_annotations(
+            self.requires()["coco_annotations"].located()["files"]["train"],
+            [c["coco_json"] for c in conversions], [c["report"] for c in conversions],
+            [f"aic_{split}" for split in self.aic_splits()], out,
+            coco_prefix=IMAGE_LINKS[COCO_TRAIN_IMAGES])
+        self.progress(summary["text"], 1.0)
+        return {"totals": summary["totals"]}

@@ -3,9 +3,10 @@ import shutil
 
 import luigi
 
-from pipeline.base import CachedTask, digest
+from pipeline.base import CachedTask, digest, log
 from pipeline.config import data_root, resolve
-from pipeline.data_nodes import IMAGE_LINKS, BuildMergedAnnotations, ExtractArchive
+from pipeline.data_nodes import BuildMergedAnnotations, extract_task
+from tasks.datasets.layout import COCO_ANNOTATIONS, COCO_VAL_IMAGES, IMAGE_LINKS
 from tasks.common.fingerprint import sha256_file
 
 
@@ -20,7 +21,8 @@ class KeypointConfigMixin:
         return load_config(resolve(self.config))
 
     def model_dir(self):
-        return data_root() / "models" / self.model_config()["name"]
+        """models/<config name>, tagged when an upstream node runs a non-default variant."""
+        return data_root() / "models" / f"{self.model_config()['name']}{self.variant_suffix()}"
 
     def signature_params(self):
         config = self.model_config()
@@ -80,8 +82,8 @@ class EvaluateTinyPose(KeypointConfigMixin, CachedTask):
 
     def requires(self):
         return {"model": TrainTinyPose(config=self.config),
-                "annotations": ExtractArchive(dataset="coco", archive="annotations_trainval2017"),
-                "images": ExtractArchive(dataset="coco", archive="val2017")}
+                "annotations": extract_task(COCO_ANNOTATIONS),
+                "images": extract_task(COCO_VAL_IMAGES)}
 
     def outputs(self):
         """eval/: metrics.json, keypoints_results.json, vis/ (drawn predictions)."""
@@ -96,7 +98,7 @@ class EvaluateTinyPose(KeypointConfigMixin, CachedTask):
         weights = self.requires()["model"].outputs()["weights"]
         self.progress("evaluating on val2017")
         metrics = evaluate(self.model_config(), weights, val_ann,
-                           data_root() / IMAGE_LINKS[("coco", "val2017")], out["folder"])
-        print(f"{self.model_config()['name']}: AP={metrics['AP']:.3f} AP50={metrics['AP50']:.3f} "
-              f"AR={metrics['AR']:.3f} on {metrics['persons']} persons ({val_ann})")
+                           data_root() / IMAGE_LINKS[COCO_VAL_IMAGES], out["folder"])
+        log.info("%s: AP=%.3f AP50=%.3f AR=%.3f on %d persons (%s)", self.model_config()["name"],
+                 metrics["AP"], metrics["AP50"], metrics["AR"], metrics["persons"], val_ann)
         return {k: metrics[k] for k in ("AP", "AP50", "AP75", "APm", "APl", "AR")}

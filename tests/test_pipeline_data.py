@@ -69,6 +69,12 @@ def test_conversion_parameter_reruns_conversion_and_merge_only(merged, luigi_con
     build(BuildMergedAnnotations())
     families = sorted(task.split("_")[0] for task in ran(merged["root"], before))
     assert families == ["BuildMergedAnnotations", "ConvertAIChallenger"]
+    # the variant has its own files; the default ones are untouched and still complete
+    annotations = merged["root"] / "annotations"
+    assert (annotations / "aic_train_cocoformat__min_box_area5000.json").is_file()
+    assert (annotations / "aic_coco_train_cocoformat__min_box_area5000.json").is_file()
+    luigi_config("ConvertAIChallenger", "min_box_area", 0.0)
+    assert BuildMergedAnnotations().complete()
 
 
 def test_url_change_with_same_checksum_reruns_nothing(merged, tmp_path):
@@ -106,7 +112,7 @@ def test_leftovers_of_a_killed_run_are_removed_by_the_rerun(merged, luigi_config
     nested.write_text("half a merged file")
     live = merged_json.with_name(f".tmp-1-0123abcd-{merged_json.name}")  # pid 1 runs: kept
     live.write_text("another writer's file")
-    luigi_config("ConvertAIChallenger", "min_box_area", 5000)
+    BuildMergedAnnotations().manifest_path().unlink()
     build(BuildMergedAnnotations())
     assert not leftover.exists() and not nested.exists()
     assert live.exists()

@@ -40,6 +40,7 @@ from tasks.annotations.aic import AIC_TO_COCO, AIC_TO_COCO_VISIBILITY, NUM_AIC_J
 from tasks.annotations.coco import NUM_JOINTS, PERSON_ID, person_category
 from tasks.annotations.imagesize import image_size
 from tasks.annotations.validate import finite_sum, gc_paused, load_json, validate_document
+from tasks.datasets.layout import IMAGE_LINKS, aic_archive
 
 IMAGE_ID_PATTERN = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
 HUMAN_KEY_NUMBER = re.compile(r"(\d+)$")
@@ -150,8 +151,8 @@ class _Rejections:
             self.add(image_id, human, reason)
 
 
-def convert_aic(raw_json, images_dir, out_json, *, image_prefix="aic/train", clip_boxes=True,
-                min_box_area=0, report_json=None, progress=True):
+def convert_aic(raw_json, images_dir, out_json, *, image_prefix=IMAGE_LINKS[aic_archive("train")],
+                clip_boxes=True, min_box_area=0, report_json=None, progress=True):
     """Convert a raw AIC keypoint file to a COCO person-keypoint file.
 
     raw_json: the AIC annotation JSON; images_dir: folder of its ``<image_id>.jpg``;
@@ -215,8 +216,7 @@ def _convert(raw_json, images_dir, out_json, image_prefix, clip_boxes, min_box_a
     out_json.write_bytes(orjson.dumps(
         {"images": images, "annotations": annotations, "categories": [person_category()]}))
     report = {
-        "input": str(raw_json),
-        "output": str(out_json),
+        "input": Path(raw_json).name,  # names only: the report is a function of the content
         "parameters": {"image_prefix": image_prefix, "clip_boxes": clip_boxes,
                        "min_box_area": min_box_area},
         "input_images": len(records), "kept_images": len(images),

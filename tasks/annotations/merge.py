@@ -35,6 +35,7 @@ from tqdm import tqdm
 from tasks.annotations.coco import person_category
 from tasks.annotations.validate import (check_annotation, check_image, gc_paused, load_json,
                                         validate_document)
+from tasks.datasets.layout import COCO_TRAIN_IMAGES, IMAGE_LINKS
 
 SOURCE_ID_FIELD = "aic_id"
 WRITE_CHUNK = 50_000
@@ -52,7 +53,7 @@ class _Source:
         self.name, self.path, self.prefix = name, Path(path), prefix
         self.images, self.annotations = [], []
         self.image_lineage, self.annotation_lineage = [], []
-        self.stats = {"name": name, "file": str(path)}
+        self.stats = {"name": name, "file": Path(path).name}
 
     def load(self, rejections, progress):
         doc = load_json(self.path)
@@ -151,7 +152,7 @@ def _write_lineage(path, sources):
 
 
 def merge(coco_json, aic_jsons, out_json, lineage_csv, report_json, *,
-          coco_prefix="coco/train2017", aic_names=None, progress=True):
+          coco_prefix=IMAGE_LINKS[COCO_TRAIN_IMAGES], aic_names=None, progress=True):
     """Merge a COCO person-keypoints file and converted AIC files into `out_json`.
 
     coco_json: person_keypoints_train2017.json (file_name relative to its image folder);
@@ -193,12 +194,12 @@ def _merge(coco_json, aic_jsons, out_json, lineage_csv, report_json, coco_prefix
     validate_document(merged, "coco_keypoints", out_json, sample=100)
     _write_merged(out_json, merged)
     _write_lineage(lineage_csv, sources)
-    report = _report(sources, rejections, merged, out_json, lineage_csv)
+    report = _report(sources, rejections, merged)
     Path(report_json).write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
     return report
 
 
-def _report(sources, rejections, merged, out_json, lineage_csv):
+def _report(sources, rejections, merged):
     by_reason = {}
     for source, kind, _, reason in rejections:
         key = f"{source} {kind}: {reason}"
@@ -208,8 +209,6 @@ def _report(sources, rejections, merged, out_json, lineage_csv):
         for kind in ("images", "annotations"):
             assert stats[f"{kind}_in"] == stats[f"{kind}_kept"] + stats[f"{kind}_rejected"]
     return {
-        "output": str(out_json),
-        "lineage": str(lineage_csv),
         "images": len(merged["images"]),
         "annotations": len(merged["annotations"]),
         "sources": [src.stats for src in sources],

@@ -42,8 +42,3 @@ AIC_SPLITS = {"train": "keypoint_train", "validation": "keypoint_validation"}
 
 def aic_archive(split: str) -> tuple:
     return ("aic", AIC_SPLITS[split])
-
-
-def image_prefix(archive: tuple) -> str:
-    """The file_name prefix (folder under the data root) of an archive's images."""
-    return IMAGE_LINKS[archive]

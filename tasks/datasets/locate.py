@@ -5,6 +5,7 @@ relative to the extracted folder and may contain `*`, `?`, `[...]` and `**`.
 Each must match exactly one path, so a moved or duplicated folder is an error
 that names the pattern and what was found instead of a silent wrong pick.
 """
+import os
 from pathlib import Path, PurePosixPath
 
 #: Entry keys of the datasets config that hold patterns, and what each must match.
@@ -67,3 +68,25 @@ def _listing(names: list) -> str:
 
 
 __all__ = ["locate", "locate_entry", "LocateError"]
+
+
+def unpack_and_locate(archive, folder, entry: dict, *, final_folder=None, image_link=None) -> dict:
+    """Extract `archive` into `folder`, check the entry's layout there (fails early on a
+    wrong one) and, with `image_link`, link the image folder where merged file names
+    expect it. The link is relative and points into `final_folder` (where `folder` will
+    be once renamed into place; default `folder`).
+
+    Returns the entry's located paths relative to `folder` ({"images": ..., "files": {...}}).
+    """
+    from tasks.datasets.extract import extract
+    folder = Path(folder)
+    extract(archive, folder)
+    found = locate_entry(folder, entry)
+    if image_link is not None:
+        target = Path(final_folder or folder) / found["images"].relative_to(folder)
+        Path(image_link).symlink_to(os.path.relpath(target, Path(image_link).parent))
+
+    def relative(path):
+        return str(path.relative_to(folder))
+    return {key: {name: relative(p) for name, p in value.items()} if key == "files" else relative(value)
+            for key, value in found.items()}
