@@ -116,13 +116,6 @@ def test_lineage_maps_every_new_id_back(tmp_path):
                     ("6", "aic_train", f"{SHA2}/human2"), ("7", "aic_train", f"{SHA1}/human1")]
 
 
-def test_merge_is_deterministic(tmp_path):
-    _run(tmp_path, name="a")
-    _run(tmp_path, name="b")
-    for ext in (".json", ".csv"):
-        assert (tmp_path / f"a{ext}").read_bytes() == (tmp_path / f"b{ext}").read_bytes()
-
-
 def _set(index, field, value, kind="annotations"):
     def mutate(doc):
         doc[kind][index][field] = value
