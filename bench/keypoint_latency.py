@@ -1,10 +1,10 @@
 """CPU forward latency of TinyPose (dygraph, raw network up to the heatmap), and its parameter count.
 
-Same setup as PaddleDetection's figures in ../shared/reference/latency.json
+Same setup as PaddleDetection's figures in tests/data/reference/latency.json
 (`dygraph_raw_forward`): batch 1, 2 threads (CPU affinity {0,1}, OMP/MKL
 threads 2, set before paddle is imported), eval mode under no_grad, the
-synthetic weights of ../shared/reference/make_weights.py (random init if that
-folder is absent), input np.random.default_rng(0).uniform(0, 1, (1,3,H,W)).
+synthetic weights of tasks/common/synthetic_weights.py,
+input np.random.default_rng(0).uniform(0, 1, (1,3,H,W)).
 Each size is timed in `--rounds` rounds of `--runs` forwards after `--warmup`
 forwards; the figures are from the last round (the first is often slower on
 this shared machine), with p10/p90 and min/max as the spread.
@@ -20,7 +20,7 @@ for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ[var] = str(THREADS)
 
 import argparse  # noqa: E402
-import importlib.util  # noqa: E402
+import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -31,23 +31,17 @@ import paddle  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from tasks.common.synthetic_weights import weights_for_params_list  # noqa: E402
 from tasks.common.weights import load_state  # noqa: E402
 from tasks.keypoint.model import TinyPose  # noqa: E402
 
 SIZES = {"tinypose_128x96": (128, 96), "tinypose_256x192": (256, 192)}
-REFERENCE_DIR = Path(os.environ.get("TINYPOSE_REFERENCE_DIR",
-                                    REPO.parent / "shared" / "reference"))
+REFERENCE_DIR = REPO / "tests" / "data" / "reference"
 
 
 def synthetic_weights():
-    """make_weights() of the reference folder, or None when it is absent."""
-    path = REFERENCE_DIR / "make_weights.py"
-    if not path.is_file():
-        return None
-    spec = importlib.util.spec_from_file_location("tinypose_reference_make_weights", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.make_weights(str(REFERENCE_DIR / "params_tinypose_128x96.json"))
+    """The synthetic weights PaddleDetection's latency figures were measured with."""
+    return weights_for_params_list(json.loads((REFERENCE_DIR / "params_tinypose_128x96.json").read_text()))
 
 
 def time_forward(model, x, runs, warmup):
@@ -75,15 +69,13 @@ def main():
     paddle.seed(0)
     model = TinyPose()
     model.eval()
-    weights = synthetic_weights()
-    if weights is not None:
-        load_state(model, weights)
+    assert load_state(model, synthetic_weights()).ok
     trainable = sum(int(np.prod(p.shape)) for p in model.parameters() if not p.stop_gradient)
     total = sum(int(np.prod(t.shape)) for t in model.state_dict().values())
 
     load_start = os.getloadavg()[0]
     print(f"paddle {paddle.__version__}, threads {THREADS}, affinity {sorted(os.sched_getaffinity(0))}, "
-          f"weights {'reference make_weights' if weights is not None else 'random init'}")
+          "synthetic reference weights")
     result = {}
     for key, (h, w) in SIZES.items():
         x = paddle.to_tensor(np.random.default_rng(0).uniform(0.0, 1.0, (1, 3, h, w)).astype(np.float32))

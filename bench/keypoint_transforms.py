@@ -1,7 +1,7 @@
 """Throughput of the TinyPose training data pipeline on one CPU core, samples/s.
 
 Same input and protocol as PaddleDetection's figures in
-../shared/reference/transforms_throughput.json: a decoded 640x480 uint8 RGB
+tests/data/reference/transforms_throughput.json: a decoded 640x480 uint8 RGB
 image (np.random.default_rng(0).integers(0, 256)), one person box xywh
 (220, 60, 200, 380) with 17 visible keypoints, center/scale by the _box2cs
 rule; each sample deep-copies the record and the image (as the dataset does
@@ -37,7 +37,7 @@ cv2.setNumThreads(1)
 from tasks.keypoint.dataset import build_train_transforms  # noqa: E402
 from tasks.keypoint.geometry import box_to_center_scale  # noqa: E402
 
-REFERENCE = REPO.parent / "shared" / "reference" / "transforms_throughput.json"
+REFERENCE = REPO / "tests" / "data" / "reference" / "transforms_throughput.json"
 CONFIGS = {"tinypose_128x96": ((96, 128), (24, 32), 1.0), "tinypose_256x192": ((192, 256), (48, 64), 2.0)}
 BOX = (220.0, 60.0, 200.0, 380.0)
 # A standing person inside BOX, COCO order.

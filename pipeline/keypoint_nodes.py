@@ -53,6 +53,9 @@ class TrainTinyPose(KeypointConfigMixin, CachedTask):
         params["config"] = {k: v for k, v in params["config"].items() if k != "eval"}
         return params
 
+    def digested_outputs(self):
+        return ("weights", "config")   # what evaluation and export read
+
     def outputs(self):
         folder = self.model_dir()
         return {"weights": folder / "model_final.pdparams", "config": folder / "config_used.yml",

@@ -14,44 +14,48 @@ import numpy as np
 PIXEL_STD = 200.0
 BOX_PADDING = 1.25
 
-# COCO order (see DESIGN.md): left/right pairs and the upper-body joints.
+# COCO order (docs/data.md): left/right pairs and the upper-body joints.
 COCO_FLIP_PAIRS = ((1, 2), (3, 4), (5, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16))
 COCO_UPPER_BODY_IDS = tuple(range(11))
 
 
-def clip_box_xywh(box, width, height):
-    """Clip a COCO box [x, y, w, h] to the image the way PaddleDetection does.
+def clip_boxes_xywh(boxes, widths, heights):
+    """Clip COCO boxes [N, 4] (x, y, w, h) to their images the way PaddleDetection does.
 
     Its boxes use the inclusive "-1" convention, and x2 is measured from the
     clipped x1: x1 = max(0, x), x2 = min(width - 1, x1 + w - 1) (likewise y),
     so a box sticking out on the left or top is shifted in rather than cut.
-    Returns [x1, y1, x2 - x1, y2 - y1] as floats, or None when x2 < x1 or
-    y2 < y1 (the box lies right of or below the image).
+    Returns (boxes [N, 4] float64 as [x1, y1, x2 - x1, y2 - y1], valid [N]): a box
+    is invalid when x2 < x1 or y2 < y1 (it lies right of or below the image).
     """
-    x, y, w, h = (float(v) for v in box[:4])
-    x1, y1 = max(0.0, x), max(0.0, y)
-    x2 = min(width - 1.0, x1 + max(0.0, w - 1.0))
-    y2 = min(height - 1.0, y1 + max(0.0, h - 1.0))
-    if x2 < x1 or y2 < y1:
-        return None
-    return [x1, y1, x2 - x1, y2 - y1]
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    x1, y1 = np.maximum(0.0, boxes[:, 0]), np.maximum(0.0, boxes[:, 1])
+    x2 = np.minimum(np.asarray(widths, np.float64) - 1.0, x1 + np.maximum(0.0, boxes[:, 2] - 1.0))
+    y2 = np.minimum(np.asarray(heights, np.float64) - 1.0, y1 + np.maximum(0.0, boxes[:, 3] - 1.0))
+    return np.stack([x1, y1, x2 - x1, y2 - y1], axis=1), (x2 >= x1) & (y2 >= y1)
+
+
+def boxes_to_centers_scales(boxes, input_size, pixel_std=PIXEL_STD, padding=BOX_PADDING):
+    """Boxes [N, 4] (x, y, w, h) -> centers [N, 2], scales [N, 2] (float32).
+
+    Each box is widened or heightened to the input's aspect ratio w/h, divided by
+    ``pixel_std`` and enlarged by ``padding`` (PaddleDetection ``_box2cs``).
+    """
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    x, y, w, h = boxes.T
+    centers = np.stack([x + w * 0.5, y + h * 0.5], axis=1).astype(np.float32)
+    aspect_ratio = input_size[0] / input_size[1]
+    wide, tall = w > aspect_ratio * h, w < aspect_ratio * h
+    w, h = np.where(tall, h * aspect_ratio, w), np.where(wide, w / aspect_ratio, h)
+    scales = np.stack([w / pixel_std, h / pixel_std], axis=1).astype(np.float32) * np.float32(padding)
+    return centers, scales
 
 
 def box_to_center_scale(box, input_size, pixel_std=PIXEL_STD, padding=BOX_PADDING):
-    """Box [x, y, w, h] -> center [2], scale [2] (both float32).
-
-    The box is widened or heightened to the input's aspect ratio w/h, divided by
-    ``pixel_std`` and enlarged by ``padding`` (PaddleDetection ``_box2cs``).
-    """
-    x, y, w, h = (float(v) for v in box[:4])
-    center = np.array([x + w * 0.5, y + h * 0.5], dtype=np.float32)
-    aspect_ratio = input_size[0] / input_size[1]
-    if w > aspect_ratio * h:
-        h = w / aspect_ratio
-    elif w < aspect_ratio * h:
-        w = h * aspect_ratio
-    scale = np.array([w / pixel_std, h / pixel_std], dtype=np.float32) * np.float32(padding)
-    return center, scale
+    """One box [x, y, w, h] -> center [2], scale [2] (both float32); see ``boxes_to_centers_scales``."""
+    centers, scales = boxes_to_centers_scales(np.asarray(box[:4], dtype=np.float64), input_size, pixel_std,
+                                              padding)
+    return centers[0], scales[0]
 
 
 def udp_warp_matrix(center, scale, rotation, input_size, pixel_std=PIXEL_STD):
