@@ -1,0 +1,60 @@
+"""Multi-class NMS in numpy, with the rules of Paddle's ``multiclass_nms3`` (PicoDet's ``MultiClassNMS``).
+
+Per class: boxes scoring above ``score_threshold`` are sorted by score (stable, so equal
+scores keep box order), the first ``nms_top_k`` are kept, then greedily each box is kept
+unless its IoU with an already kept box of the class exceeds ``nms_threshold``. Over all
+classes the ``keep_top_k`` best survive. Rows come out by class, then by falling score.
+IoU uses no +1 on widths (Paddle's ``normalized=True``, the ``MultiClassNMS`` default);
+boxes that do not touch have IoU 0.
+"""
+import numpy as np
+
+
+def _iou_with(box, boxes):
+    """IoU of one box [4] with boxes [M, 4]; a zero union (two empty boxes) gives 0."""
+    top_left = np.maximum(box[:2], boxes[:, :2])
+    bottom_right = np.minimum(box[2:], boxes[:, 2:])
+    overlap = np.prod(np.clip(bottom_right - top_left, 0, None), axis=1)
+    area = np.prod(np.clip(box[2:] - box[:2], 0, None))
+    areas = np.prod(np.clip(boxes[:, 2:] - boxes[:, :2], 0, None), axis=1)
+    union = area + areas - overlap
+    return np.divide(overlap, union, out=np.zeros_like(overlap), where=union > 0)
+
+
+def _nms_one_class(boxes, scores, score_threshold, nms_threshold, nms_top_k):
+    """Indices of the kept boxes of one class, by falling score."""
+    candidates = np.flatnonzero(scores > score_threshold)
+    candidates = candidates[np.argsort(-scores[candidates], kind="stable")]
+    if nms_top_k > -1:
+        candidates = candidates[:nms_top_k]
+    kept = []
+    while candidates.size:
+        best, candidates = candidates[0], candidates[1:]
+        kept.append(best)
+        candidates = candidates[_iou_with(boxes[best], boxes[candidates]) <= nms_threshold]
+    return np.asarray(kept, dtype=np.int64)
+
+
+def multiclass_nms(boxes, scores, score_threshold=0.025, nms_threshold=0.6, nms_top_k=1000, keep_top_k=100):
+    """Detections of one image.
+
+    boxes [N, 4] x1y1x2y2; scores [C, N]. ``nms_top_k`` / ``keep_top_k`` of -1 mean no limit.
+    Returns [K, 6] float32 rows (class, score, x1, y1, x2, y2), K = 0 when nothing passes.
+    """
+    boxes = np.asarray(boxes, dtype=np.float32)
+    scores = np.asarray(scores, dtype=np.float32)
+    if boxes.ndim != 2 or boxes.shape[1] != 4 or scores.ndim != 2 or scores.shape[1] != boxes.shape[0]:
+        raise ValueError(f"multiclass_nms: boxes must be [N, 4] and scores [C, N], got {boxes.shape} and {scores.shape}")
+    labels, indices = [], []
+    for label, class_scores in enumerate(scores):
+        kept = _nms_one_class(boxes, class_scores, score_threshold, nms_threshold, nms_top_k)
+        labels.append(np.full(kept.size, label, dtype=np.int64))
+        indices.append(kept)
+    labels = np.concatenate(labels) if labels else np.zeros(0, dtype=np.int64)
+    indices = np.concatenate(indices) if indices else np.zeros(0, dtype=np.int64)
+    kept_scores = scores[labels, indices]
+    if -1 < keep_top_k < labels.size:
+        best = np.sort(np.argsort(-kept_scores, kind="stable")[:keep_top_k])  # back to class, score order
+        labels, indices, kept_scores = labels[best], indices[best], kept_scores[best]
+    return np.concatenate([labels[:, None].astype(np.float32), kept_scores[:, None], boxes[indices]],
+                          axis=1).astype(np.float32)
