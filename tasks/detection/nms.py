@@ -44,7 +44,8 @@ def multiclass_nms(boxes, scores, score_threshold=0.025, nms_threshold=0.6, nms_
     boxes = np.asarray(boxes, dtype=np.float32)
     scores = np.asarray(scores, dtype=np.float32)
     if boxes.ndim != 2 or boxes.shape[1] != 4 or scores.ndim != 2 or scores.shape[1] != boxes.shape[0]:
-        raise ValueError(f"multiclass_nms: boxes must be [N, 4] and scores [C, N], got {boxes.shape} and {scores.shape}")
+        raise ValueError(f"multiclass_nms: boxes must be [N, 4] and scores [C, N], "
+                         f"got {boxes.shape} and {scores.shape}")
     labels, indices = [], []
     for label, class_scores in enumerate(scores):
         kept = _nms_one_class(boxes, class_scores, score_threshold, nms_threshold, nms_top_k)
