@@ -34,11 +34,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 cv2.setNumThreads(1)
 
-from tasks.keypoint.dataset import build_train_transforms  # noqa: E402
+from tasks.keypoint.builders import build_transforms  # noqa: E402
+from tasks.keypoint.config import load_config  # noqa: E402
 from tasks.keypoint.geometry import box_to_center_scale  # noqa: E402
+from tasks.keypoint.transforms import Compose, LoadImage  # noqa: E402
 
 REFERENCE = REPO / "tests" / "data" / "reference" / "transforms_throughput.json"
-CONFIGS = {"tinypose_128x96": ((96, 128), (24, 32), 1.0), "tinypose_256x192": ((192, 256), (48, 64), 2.0)}
+CONFIGS = ("tinypose_128x96", "tinypose_256x192")  # configs/<name>.yml: their train pipelines, sans LoadImage
 BOX = (220.0, 60.0, 200.0, 380.0)
 # A standing person inside BOX, COCO order.
 KEYPOINTS = np.array([[320, 100], [330, 90], [310, 90], [340, 95], [300, 95], [360, 150], [280, 150],
@@ -86,8 +88,10 @@ def main():
     image = np.random.default_rng(0).integers(0, 256, (480, 640, 3), dtype=np.uint8)
     reference = json.loads(REFERENCE.read_text())["models"] if REFERENCE.exists() else {}
     figures, report = {}, {}
-    for name, (input_size, heatmap_size, sigma) in CONFIGS.items():
-        pipeline = build_train_transforms(input_size, heatmap_size, sigma, load=False)
+    for name in CONFIGS:
+        config = load_config(REPO / "configs" / f"{name}.yml")
+        input_size = config["model"]["input_size"]
+        pipeline = Compose([t for t in build_transforms(config, train=True).transforms if not isinstance(t, LoadImage)])
         record = make_record(input_size)
         run(pipeline, record, image, 50, seed=99)  # warm-up
         rates = [run(pipeline, record, image, args.samples, seed=r) for r in range(args.runs)]

@@ -21,7 +21,7 @@ def test_published_hyper_parameters():
     assert small["train"]["epochs"] == large["train"]["epochs"] == 420
     assert small["optimizer"]["base_lr"] == 0.008 and large["optimizer"]["base_lr"] == 0.002
     assert small["optimizer"]["milestones"] == [380, 410] and small["optimizer"]["warmup_steps"] == 500
-    assert (small["augment"]["sigma"], large["augment"]["sigma"]) == (1, 2)
+    assert (small["codec"]["sigma"], large["codec"]["sigma"]) == (1, 2)
     assert (small["model"]["heatmap_size"], large["model"]["heatmap_size"]) == ([24, 32], [48, 64])
     assert (small["train"]["batch_size"], large["train"]["batch_size"]) == (512, 128)
 
@@ -43,7 +43,7 @@ def test_bad_value_is_rejected_naming_file_and_key(tmp_path):
     child = _write_child(tmp_path, {"optimizer": {"base_lr": -0.1}})
     with pytest.raises(ConfigError) as err:
         load_config(child)
-    assert str(child) in str(err.value) and "optimizer.base_lr" in str(err.value)
+    assert str(child) in str(err.value) and "optimizer/base_lr" in str(err.value)
 
 
 def test_unknown_key_and_semantic_errors_are_rejected(tmp_path):

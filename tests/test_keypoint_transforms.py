@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tasks.keypoint.geometry import (COCO_FLIP_PAIRS, apply_affine, box_to_center_scale, clip_box_xywh,
+from tasks.keypoint.geometry import (COCO_FLIP_PAIRS, apply_affine, box_to_center_scale, clip_boxes_xywh,
                                      flip_back_heatmaps, flip_test, to_image_coords, udp_warp_matrix)
 from tasks.keypoint.transforms import (Compose, InformationDropping, LoadImage, NormalizeImage,
                                        PackInputs, Permute, RandomFlipHalfBody, TopDownAffine)
@@ -44,8 +44,9 @@ def test_box_to_center_scale_numbers():
 
 
 def test_clip_box_uses_inclusive_convention():
-    assert clip_box_xywh((-10, 5, 50, 1000), 100, 200) == [0, 5, 49, 194]
-    assert clip_box_xywh((120, 5, 10, 10), 100, 200) is None
+    boxes, valid = clip_boxes_xywh([(-10, 5, 50, 1000), (120, 5, 10, 10)], [100, 100], [200, 200])
+    np.testing.assert_array_equal(boxes[0], [0, 5, 49, 194])
+    assert valid.tolist() == [True, False]
 
 
 def test_udp_warp_maps_known_points():

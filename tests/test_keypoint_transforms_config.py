@@ -1,5 +1,6 @@
-"""TinyPose pipelines built from the shipped configs give the samples the pre-registry builders gave.
+"""TinyPose transforms and codec built from config `type:` entries (tasks.common.registry).
 
+The pipelines built from the shipped configs give the samples the pre-registry builders gave.
 The digests below were computed with the hand-written builders that the config-driven
 ones replaced (same configs, same files, same seed): a change of any transform, default
 or draw order shows up here.
@@ -11,9 +12,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import yaml
 
-from tasks.keypoint.builders import build_dataset
-from tasks.keypoint.config import load_config
+from tasks.common.registry import Registry
+from tasks.keypoint.builders import build_codec, build_dataset, build_transforms
+from tasks.keypoint.codecs import DarkHeatmap
+from tasks.keypoint.config import ConfigError, load_config
+from tasks.keypoint.transforms import RandomFlipHalfBody
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -82,3 +87,60 @@ GOLDEN = {
 @pytest.mark.parametrize("train", [True, False], ids=["train", "eval"])
 def test_config_pipelines_give_the_samples_of_the_former_builders(png_coco, config_name, train):
     assert _digests(config_name, png_coco, train) == GOLDEN[config_name, train]
+
+
+def _child_config(tmp_path, train_pipeline):
+    base = tmp_path / "base.yml"
+    base.write_text((CONFIGS / "tinypose_128x96.yml").read_text())
+    child = tmp_path / "child.yml"
+    child.write_text(yaml.safe_dump({"_base_": "base.yml", "data": {"train_pipeline": train_pipeline}}))
+    return child
+
+
+def test_a_number_changed_in_yaml_reaches_the_transform(tmp_path):
+    pipeline = load_config(CONFIGS / "tinypose_128x96.yml")["data"]["train_pipeline"]
+    pipeline[1]["flip_prob"] = 0.0
+    config = load_config(_child_config(tmp_path, pipeline))
+    flip, aid, affine, target = build_transforms(config, train=True).transforms[1:5]
+    assert isinstance(flip, RandomFlipHalfBody) and flip.flip_prob == 0.0 and flip.rot_factor == 30
+    assert flip.flip_pairs == tuple(map(tuple, config["model"]["flip_pairs"]))  # default from model
+    assert aid.input_width == 96 and affine.input_size == (96, 128)
+    assert isinstance(target.codec, DarkHeatmap) and target.codec.sigma == 1.0
+    assert build_codec(load_config(CONFIGS / "tinypose_256x192.yml")).sigma == 2.0
+
+
+def test_pipeline_entries_are_checked_when_the_config_loads(tmp_path):
+    pipeline = load_config(CONFIGS / "tinypose_128x96.yml")["data"]["train_pipeline"]
+    pipeline[2]["radius"] = 3
+    pipeline[1]["upper_body_ids"] = [0, 17]
+    pipeline.append({"type": "RandomRotate"})
+    with pytest.raises(ConfigError) as err:
+        load_config(_child_config(tmp_path, pipeline))
+    message = str(err.value)
+    assert "child.yml" in message
+    assert "data/train_pipeline/2: InformationDropping has no argument radius" in message
+    assert "data/train_pipeline/1/upper_body_ids: joint 17 >= num_joints (17)" in message
+    assert "data/train_pipeline/8: unknown keypoint transform type 'RandomRotate'" in message
+    pipeline = pipeline[:8]
+    pipeline[1] = {"type": "RandomFlipHalfBody", "flip_prob": 1.5}
+    with pytest.raises(ConfigError, match=r"data/train_pipeline/1/flip_prob: 1.5 is greater than the maximum"):
+        load_config(_child_config(tmp_path, pipeline))
+
+
+def test_registry_fills_defaults_only_where_the_class_takes_them():
+    registry = Registry("test op")
+
+    @registry.register
+    class Scale:
+        def __init__(self, factor, input_size=(1, 1)):
+            self.factor, self.input_size = factor, input_size
+
+    built = registry.build_all([{"type": "Scale", "factor": 2}, {"type": "Scale", "factor": 3, "input_size": [5, 6]}],
+                               defaults={"input_size": [9, 9], "mean": [0, 0, 0]})
+    assert [(b.factor, b.input_size) for b in built] == [(2, [9, 9]), (3, [5, 6])]
+    with pytest.raises(KeyError, match="already registered"):
+        registry.register(type("Scale", (), {}))
+    with pytest.raises(ValueError, match=r"pipe/0: Scale: .*missing 1 required positional argument: 'factor'"):
+        registry.build_all([{"type": "Scale"}], where="pipe")
+    with pytest.raises(ValueError, match=r"pipe/1: a test op entry must be a mapping with a 'type' key"):
+        registry.build_all([{"type": "Scale", "factor": 1}, {"factor": 1}], where="pipe")

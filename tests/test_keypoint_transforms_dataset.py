@@ -1,12 +1,24 @@
 """TopDownCocoDataset: person filter, center/scale, samples, determinism, multi-process loading."""
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from tasks.keypoint.dataset import (TopDownCocoDataset, build_dataloader, build_eval_transforms,
-                                    build_train_transforms)
+from tasks.keypoint.builders import build_loader, build_transforms
+from tasks.keypoint.config import deep_merge, load_config
+from tasks.keypoint.dataset import TopDownCocoDataset
+
+CONFIG = load_config(Path(__file__).resolve().parents[1] / "configs" / "tinypose_128x96.yml")
+
+
+def build_eval_transforms():
+    return build_transforms(CONFIG, train=False)
+
+
+def build_train_transforms():
+    return build_transforms(CONFIG, train=True)
 
 
 def keypoints(n_labelled):
@@ -38,7 +50,7 @@ def coco_dir(tmp_path):
 
 
 def test_filters_crowd_zero_keypoint_and_outside_persons(coco_dir):
-    ds = TopDownCocoDataset(coco_dir / "ann.json", coco_dir, (96, 128), build_eval_transforms((96, 128)))
+    ds = TopDownCocoDataset(coco_dir / "ann.json", coco_dir, (96, 128), build_eval_transforms())
     assert [r["ann_id"] for r in ds.records] == [11, 15, 16]
     assert ds.stats == dict(persons=6, kept=3, crowd=1, no_keypoints=1, invalid_box=1)
     # Box 15 (-10, 40, 100, 60) -> x1 = 0, x2 = min(119, x1 + 100 - 1) = 99: (0, 40, 99, 59),
@@ -50,7 +62,7 @@ def test_filters_crowd_zero_keypoint_and_outside_persons(coco_dir):
 
 
 def test_eval_sample_keeps_what_back_projection_needs(coco_dir):
-    ds = TopDownCocoDataset(coco_dir / "ann.json", coco_dir, (96, 128), build_eval_transforms((96, 128)))
+    ds = TopDownCocoDataset(coco_dir / "ann.json", coco_dir, (96, 128), build_eval_transforms())
     sample = ds[0]
     assert sample["image"].shape == (3, 128, 96) and sample["image"].dtype == np.float32
     assert sample["image_id"] == 1 and sample["ann_id"] == 11 and sample["score"] == 1.0
@@ -60,7 +72,7 @@ def test_eval_sample_keeps_what_back_projection_needs(coco_dir):
 def test_train_samples_are_seeded_by_epoch_and_index(coco_dir):
     def dataset():
         return TopDownCocoDataset(coco_dir / "ann.json", coco_dir, (96, 128),
-                                  build_train_transforms((96, 128), (24, 32), 1.0), seed=5)
+                                  build_train_transforms(), seed=5)
     a, b = dataset(), dataset()
     first = a[2]
     assert first["target"].shape == (17, 32, 24) and first["target_weight"].shape == (17, 1)
@@ -72,7 +84,7 @@ def test_train_samples_are_seeded_by_epoch_and_index(coco_dir):
 
 def test_missing_image_names_file_and_record(coco_dir):
     (coco_dir / "img" / "b.jpg").unlink()
-    ds = TopDownCocoDataset(coco_dir / "ann.json", coco_dir, (96, 128), build_eval_transforms((96, 128)))
+    ds = TopDownCocoDataset(coco_dir / "ann.json", coco_dir, (96, 128), build_eval_transforms())
     with pytest.raises(FileNotFoundError, match=r"b\.jpg \(annotation id 15\)"):
         ds[1]
 
@@ -84,8 +96,10 @@ def test_dataloader_with_two_workers(coco_dir):
     cv2.setNumThreads(-1)
     cv2.warpAffine(np.zeros((480, 640, 3), np.uint8), np.eye(2, 3), (640, 480))
     ds = TopDownCocoDataset(coco_dir / "ann.json", coco_dir, (96, 128),
-                            build_train_transforms((96, 128), (24, 32), 1.0), seed=0)
-    batches = list(build_dataloader(ds, batch_size=2, shuffle=True, num_workers=2))
+                            build_train_transforms(), seed=0)
+    config = deep_merge(CONFIG, {"data": {"num_workers": 2}, "train": {"batch_size": 2}})
+    loader, _ = build_loader(ds, config, train=True)
+    batches = list(loader)
     assert [b["image"].shape[0] for b in batches] == [2, 1]
     batch = batches[0]
     assert list(batch["image"].shape) == [2, 3, 128, 96]

@@ -1,48 +1,42 @@
-"""Config dict (tasks.keypoint.config) -> model, transforms, datasets, loaders."""
+"""Config dict (tasks.keypoint.config) -> model, codec, transforms, datasets, loaders."""
 import paddle
 
-from tasks.keypoint.codecs import DarkHeatmap
-from tasks.keypoint.dataset import (EVAL_KEYS, TRAIN_KEYS, TopDownCocoDataset, release_cv2_threads,
-                                    single_threaded_worker)
-from tasks.keypoint.dataset import build_eval_transforms as eval_pipeline
-from tasks.keypoint.dataset import build_train_transforms as train_pipeline
+from tasks.keypoint.codecs import CODECS
+from tasks.keypoint.dataset import TopDownCocoDataset, release_cv2_threads, single_threaded_worker
 from tasks.keypoint.model import TinyPose
-from tasks.keypoint.transforms import Compose
+from tasks.keypoint.transforms import TRANSFORMS, Compose
 
 
 def build_model(config) -> TinyPose:
     return TinyPose(config["model"]["num_joints"], config["model"]["width"])
 
 
-def build_codec(config) -> DarkHeatmap:
-    """PP-TinyPose's heatmap codec (PaddleDetection's ToHeatmapsTopDown_DARK + DARK decoding)."""
+def build_codec(config):
+    """The config's ``codec`` entry (PP-TinyPose: DarkHeatmap, PaddleDetection's
+    ToHeatmapsTopDown_DARK + DARK decoding) at the model's input and heatmap sizes."""
     model = config["model"]
-    return DarkHeatmap(model["input_size"], model["heatmap_size"], config["augment"]["sigma"])
+    return CODECS.build(config["codec"], defaults={"input_size": model["input_size"],
+                                                   "heatmap_size": model["heatmap_size"]}, where="codec")
 
 
-def build_train_transforms(config) -> Compose:
-    """Load, flip/half-body/scale/rotation, AID, UDP crop, DARK targets, normalize, CHW."""
-    aug, data, model = config["augment"], config["data"], config["model"]
-    return train_pipeline(
-        model["input_size"], model["heatmap_size"], aug["sigma"], DarkHeatmap,
-        scale_factor=aug["scale"], rot_factor=aug["rot"], rot_prob=aug["rot_prob"],
-        prob_half_body=aug["half_body_prob"], num_joints_half_body=aug["num_joints_half_body"],
-        flip_prob=0.5 if aug["flip"] else 0.0, flip_pairs=model["flip_pairs"],
-        upper_body_ids=aug["upper_body_ids"], prob_cutout=aug["aid_prob"],
-        offset_factor=aug["aid_offset_factor"], num_patch=aug["aid_num_patch"],
-        pixel_std=data["pixel_std"], mean=data["mean"], std=data["std"], keys=TRAIN_KEYS)
+def build_transforms(config, train: bool) -> Compose:
+    """``data.train_pipeline`` or ``data.eval_pipeline`` as a ``Compose``.
 
-
-def build_eval_transforms(config) -> Compose:
-    """Load, UDP crop of the (ground-truth) box, normalize, CHW, plus what back-projection needs."""
-    data = config["data"]
-    return eval_pipeline(config["model"]["input_size"], EVAL_KEYS, pixel_std=data["pixel_std"],
-                         mean=data["mean"], std=data["std"])
+    Arguments an entry leaves out are taken from the config where it holds them:
+    input_size and flip_pairs (model), pixel_std, mean and std (data), the codec.
+    """
+    model, data = config["model"], config["data"]
+    name = "train_pipeline" if train else "eval_pipeline"
+    defaults = {"input_size": model["input_size"], "flip_pairs": model["flip_pairs"],
+                "pixel_std": data["pixel_std"], "mean": data["mean"], "std": data["std"]}
+    if train:
+        defaults["codec"] = build_codec(config)
+    return Compose(TRANSFORMS.build_all(data[name], defaults, where=f"data/{name}"))
 
 
 def build_dataset(config, ann_file, image_root, train: bool) -> TopDownCocoDataset:
     """Person dataset over a COCO keypoint file; training samples are seeded by (seed, epoch, index)."""
-    transforms = build_train_transforms(config) if train else build_eval_transforms(config)
+    transforms = build_transforms(config, train)
     return TopDownCocoDataset(ann_file, image_root, config["model"]["input_size"], transforms,
                               num_joints=config["model"]["num_joints"], pixel_std=config["data"]["pixel_std"],
                               padding=config["data"]["bbox_padding"],

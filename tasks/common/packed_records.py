@@ -1,0 +1,107 @@
+"""Dataset records packed in a few numpy arrays instead of a list of dicts.
+
+A list of 640k record dicts costs gigabytes of Python objects, and every forked
+loader worker that reads them writes their reference counts, so the pages are
+copied into each worker (copy-on-write) and memory grows by workers x GPUs. The
+same records as columns (mmengine's ``serialize_data`` idea) cost their array bytes,
+and reading one touches no per-record Python object. ``PackedRecords[i]`` builds a
+fresh dict for record ``i`` (arrays copied, scalars as Python numbers), so a
+transform may modify it freely.
+"""
+import numpy as np
+
+
+class Ragged:
+    """Rows of different lengths: ``values`` [T, ...] cut by ``offsets`` [N + 1]."""
+
+    def __init__(self, values, offsets):
+        self.values = np.asarray(values)
+        self.offsets = np.asarray(offsets, dtype=np.int64)
+
+    @classmethod
+    def from_counts(cls, values, counts):
+        """``values`` of all rows back to back, ``counts`` [N] rows per record."""
+        offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        return cls(values, offsets)
+
+    def __len__(self):
+        return len(self.offsets) - 1
+
+    def __getitem__(self, index):
+        return self.values[self.offsets[index]:self.offsets[index + 1]]
+
+    @property
+    def nbytes(self):
+        return self.values.nbytes + self.offsets.nbytes
+
+
+class Strings(Ragged):
+    """Strings as one UTF-8 buffer and offsets; item ``i`` is a ``str``."""
+
+    @classmethod
+    def from_list(cls, strings):
+        encoded = [s.encode("utf-8") for s in strings]
+        return cls.from_counts(np.frombuffer(b"".join(encoded), dtype=np.uint8),
+                               np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)))
+
+    def __getitem__(self, index):
+        return super().__getitem__(index).tobytes().decode("utf-8")
+
+
+class Lookup:
+    """Item ``i`` is ``table[index[i]]``: a value many records share (an image's file), stored once."""
+
+    def __init__(self, table, index):
+        self.table = table
+        self.index = np.asarray(index)
+
+    def __len__(self):
+        return len(self.index)
+
+    def __getitem__(self, index):
+        return self.table[self.index[index]]
+
+    @property
+    def nbytes(self):
+        return self.table.nbytes + self.index.nbytes
+
+
+class PackedRecords:
+    """Records as named columns of one length: numpy arrays [N, ...], ``Ragged``, ``Strings``
+    or ``Lookup``.
+
+    ``records[i]`` is record ``i`` as a new dict; iteration yields every record;
+    ``nbytes`` is what the columns hold.
+    """
+
+    def __init__(self, **columns):
+        lengths = {name: len(column) for name, column in columns.items()}
+        if len(set(lengths.values())) > 1:
+            raise ValueError(f"columns of different lengths: {lengths}")
+        self.columns = columns
+        self._length = next(iter(lengths.values()), 0)
+
+    def __len__(self):
+        return self._length
+
+    def __getitem__(self, index):
+        if not -self._length <= index < self._length:
+            raise IndexError(f"record {index} of {self._length}")
+        index %= max(self._length, 1)
+        record = {}
+        for name, column in self.columns.items():
+            value = column[index]
+            if isinstance(value, np.ndarray):
+                value = value.copy()
+            elif isinstance(value, np.generic):
+                value = value.item()
+            record[name] = value
+        return record
+
+    def __iter__(self):
+        return (self[i] for i in range(self._length))
+
+    @property
+    def nbytes(self):
+        return sum(column.nbytes for column in self.columns.values())
