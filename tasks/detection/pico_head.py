@@ -26,6 +26,7 @@ from paddle.regularizer import L2Decay
 
 from tasks.detection.anchors import grid_cell_boxes, grid_points
 from tasks.detection.lc_pan import DPModule
+from tasks.detection.legacy_ops import matmul, sigmoid, sqrt
 
 SCORE_EPS = 1e-9  # inside the sqrt of cls_score, as PaddleDetection
 
@@ -54,7 +55,7 @@ class PicoSE(nn.Layer):
         self.conv = ConvNorm(channels, channels, 1)
 
     def forward(self, feat):
-        weight = F.sigmoid(self.fc(F.adaptive_avg_pool2d(feat, 1)))
+        weight = sigmoid(self.fc(F.adaptive_avg_pool2d(feat, 1)))
         return self.conv(feat * weight)
 
 
@@ -100,7 +101,7 @@ class Integral(nn.Layer):
 
     def forward(self, reg):
         bins = reg.reshape([0, 0, 4, self.reg_max + 1])  # 0: keep that dimension (batch, anchors)
-        return paddle.matmul(F.softmax(bins, axis=-1), self.project)
+        return matmul(F.softmax(bins, axis=-1), self.project)
 
 
 def distance_to_box(points, distances):
@@ -150,7 +151,7 @@ class PicoHeadV2(nn.Layer):
             levels.append({
                 "cls_logit": cls_logit,
                 "align_logit": align_logit,
-                "cls_score": paddle.sqrt(F.sigmoid(cls_logit) * F.sigmoid(align_logit) + SCORE_EPS),
+                "cls_score": sqrt(sigmoid(cls_logit) * sigmoid(align_logit) + SCORE_EPS),
                 "reg_dist": self.head_reg_list[i](se_feat),
             })
         return levels
@@ -168,9 +169,9 @@ class PicoHeadV2(nn.Layer):
             return ([_anchor_major(lv["cls_score"]) for lv in levels],
                     [_anchor_major(lv["reg_dist"]) for lv in levels])
         cell_points, stride_column, _ = self.grid(feats)
-        scores = paddle.concat([lv["cls_score"].flatten(2) for lv in levels], axis=-1)
+        scores = paddle.concat([_flatten_cells(lv["cls_score"]) for lv in levels], axis=-1)
         distances = self.distribution_project(paddle.concat([_anchor_major(lv["reg_dist"]) for lv in levels], 1))
-        boxes = distance_to_box(paddle.to_tensor(cell_points), distances) * paddle.to_tensor(stride_column)
+        boxes = distance_to_box(cell_points, distances) * stride_column
         return scores, boxes
 
     def forward_train(self, feats):
@@ -186,14 +187,20 @@ class PicoHeadV2(nn.Layer):
         return {
             "pred_scores": paddle.concat([_anchor_major(lv["cls_score"]) for lv in levels], axis=1),
             "pred_regs": pred_regs,
-            "pred_bboxes": distance_to_box(paddle.to_tensor(cell_points), self.distribution_project(pred_regs)),
-            "anchors": paddle.to_tensor(grid_cell_boxes(pixel_points, stride_column, self.grid_cell_scale)),
-            "anchor_points": paddle.to_tensor(pixel_points),
-            "stride_tensor": paddle.to_tensor(stride_column),
+            "pred_bboxes": distance_to_box(cell_points, self.distribution_project(pred_regs)),
+            "anchors": grid_cell_boxes(pixel_points, stride_column, self.grid_cell_scale),
+            "anchor_points": pixel_points,
+            "stride_tensor": stride_column,
             "num_anchors_list": num_anchors_list,
         }
 
 
+def _flatten_cells(x):
+    """[B, K, h, w] -> [B, K, h*w]. A reshape, not `flatten`: Paddle-Lite's opt crashes on the
+    flatten_contiguous_range op of a legacy export."""
+    return x.reshape([0, x.shape[1], -1])  # 0: keep the batch size
+
+
 def _anchor_major(x):
     """[B, K, h, w] -> [B, h*w, K]."""
-    return x.flatten(2).transpose([0, 2, 1])
+    return _flatten_cells(x).transpose([0, 2, 1])
