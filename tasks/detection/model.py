@@ -18,6 +18,8 @@ from tasks.detection.lc_pan import LCPAN
 from tasks.detection.lcnet import LCNet
 from tasks.detection.pico_head import PicoHeadV2
 
+SIZE_DIVISOR = 32  # the neck joins maps of strides 8..32 by exact 2x resampling
+
 
 class PicoDet(nn.Layer):
     """Detector network without post-processing beyond box decoding.
@@ -44,6 +46,10 @@ class PicoDet(nn.Layer):
 
     def features(self, images):
         """Neck outputs, one [B, neck_channels, H/s, W/s] map per stride."""
+        odd = [size for size in images.shape[2:] if size > 0 and size % SIZE_DIVISOR]  # -1: unknown when traced
+        if odd:
+            raise ValueError(f"PicoDet: input height and width must be multiples of {SIZE_DIVISOR}, "
+                             f"got {list(images.shape[2:])} (resize or pad the image)")
         return self.neck(self.backbone(images))
 
     def forward(self, images):
