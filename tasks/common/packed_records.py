@@ -6,9 +6,28 @@ copied into each worker (copy-on-write) and memory grows by workers x GPUs. The
 same records as columns (mmengine's ``serialize_data`` idea) cost their array bytes,
 and reading one touches no per-record Python object. ``PackedRecords[i]`` builds a
 fresh dict for record ``i`` (arrays copied, scalars as Python numbers), so a
-transform may modify it freely.
+transform may modify it freely. ``field_column`` and ``fixed_rows`` turn the parsed
+JSON's lists of dicts into such columns without a per-record Python loop body.
 """
+from itertools import chain
+
 import numpy as np
+
+
+def field_column(items, key, dtype, default=None):
+    """One field of every dict in `items` as a numpy array (`default` where it is absent)."""
+    values = (item[key] for item in items) if default is None else (item.get(key, default) for item in items)
+    return np.fromiter(values, dtype=dtype, count=len(items))
+
+
+def fixed_rows(lists, width, dtype, what):
+    """Lists of `width` numbers each -> [N, width] array; a wrong length raises
+    ValueError naming ``what(i)`` (e.g. the file and annotation id)."""
+    lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+    wrong = np.flatnonzero(lengths != width)
+    if wrong.size:
+        raise ValueError(f"{what(wrong[0])} has {lengths[wrong[0]]} values, expected {width}")
+    return np.fromiter(chain.from_iterable(lists), dtype=dtype, count=width * len(lists)).reshape(-1, width)
 
 
 class Ragged:

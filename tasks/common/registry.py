@@ -41,6 +41,12 @@ class Registry:
     def names(self) -> list:
         return sorted(self._classes)
 
+    def get(self, name: str):
+        """The class registered as ``name``; ValueError listing the known names."""
+        if name not in self._classes:
+            raise ValueError(f"unknown {self.kind} type {name!r}; known: {', '.join(self.names())}")
+        return self._classes[name]
+
     def problems(self, spec, where=None) -> list:
         """[(where, message)] of what is wrong with an entry (not a mapping, no or an unknown
         `type`, arguments its class does not take); empty when it can be built."""

@@ -9,7 +9,6 @@ left out is counted in ``dataset.stats``.
 """
 import logging
 import os
-from itertools import chain
 from pathlib import Path
 
 import cv2
@@ -18,26 +17,11 @@ import orjson
 import paddle
 
 from tasks.annotations.coco import PERSON_ID
-from tasks.common.packed_records import Lookup, PackedRecords, Strings
+from tasks.common.packed_records import Lookup, PackedRecords, Strings, field_column, fixed_rows
 
 from .geometry import BOX_PADDING, PIXEL_STD, boxes_to_centers_scales, clip_boxes_xywh
 
 log = logging.getLogger(__name__)
-
-
-def _column(items, key, dtype, default=None):
-    """One field of every dict in `items` as a numpy array (`default` where it is absent)."""
-    values = (item[key] for item in items) if default is None else (item.get(key, default) for item in items)
-    return np.fromiter(values, dtype=dtype, count=len(items))
-
-
-def _flat(lists, width, dtype, what):
-    """Lists of `width` numbers each -> [N, width] array; a wrong length is named by `what(i)`."""
-    lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
-    wrong = np.flatnonzero(lengths != width)
-    if wrong.size:
-        raise ValueError(f"{what(wrong[0])} has {lengths[wrong[0]]} values, expected {width}")
-    return np.fromiter(chain.from_iterable(lists), dtype=dtype, count=width * len(lists)).reshape(-1, width)
 
 
 def _image_files(images, image_root):
@@ -68,7 +52,7 @@ def load_person_records(ann_file, image_root, input_size, num_joints=17,
     coco = orjson.loads(ann_file.read_bytes())
     images, anns = coco["images"], coco["annotations"]
     del coco
-    image_ids = _column(images, "id", np.int64)
+    image_ids = field_column(images, "id", np.int64)
     position = {image_id: i for i, image_id in enumerate(image_ids.tolist())}
     owner = np.fromiter((position.get(ann["image_id"], -1) for ann in anns), dtype=np.int64, count=len(anns))
     if (owner < 0).any():
@@ -79,15 +63,15 @@ def load_person_records(ann_file, image_root, input_size, num_joints=17,
     owner = owner[order]
     anns = [anns[i] for i in order]
 
-    crowd = _column(anns, "iscrowd", bool, 0)
-    boxes, inside = clip_boxes_xywh(_flat([ann["bbox"][:4] for ann in anns], 4, np.float64,
+    crowd = field_column(anns, "iscrowd", bool, 0)
+    boxes, inside = clip_boxes_xywh(fixed_rows([ann["bbox"][:4] for ann in anns], 4, np.float64,
                                           lambda i: f"{ann_file}: annotation {anns[i]['id']} bbox"),
-                                    _column(images, "width", np.float64)[owner],
-                                    _column(images, "height", np.float64)[owner])
-    invalid = ~crowd & (~inside | (_column(anns, "area", np.float64, 0) <= 0))
-    no_keypoints = ~crowd & ~invalid & (_column(anns, "num_keypoints", np.float64, 0) <= 0)
+                                    field_column(images, "width", np.float64)[owner],
+                                    field_column(images, "height", np.float64)[owner])
+    invalid = ~crowd & (~inside | (field_column(anns, "area", np.float64, 0) <= 0))
+    no_keypoints = ~crowd & ~invalid & (field_column(anns, "num_keypoints", np.float64, 0) <= 0)
     kept = np.flatnonzero(~(crowd | invalid | no_keypoints))
-    keypoints = _flat([anns[i]["keypoints"] for i in kept], 3 * num_joints, np.float32,
+    keypoints = fixed_rows([anns[i]["keypoints"] for i in kept], 3 * num_joints, np.float32,
                       lambda j: f"{ann_file}: annotation {anns[kept[j]]['id']} keypoints").reshape(-1, num_joints, 3)
     records = _persons(
         _image_files(images, image_root), owner[kept], image_ids[owner[kept]],
@@ -114,10 +98,10 @@ def load_detection_records(bbox_file, ann_file, image_root, input_size, num_join
     count = len(kept)
     records = _persons(
         _image_files(images, image_root), np.array([position[det["image_id"]] for det in kept], np.int64),
-        _column(kept, "image_id", np.int64), np.full(count, -1, np.int64),
-        _flat([det["bbox"][:4] for det in kept], 4, np.float64, lambda i: f"{bbox_file}: detection {i} bbox"),
+        field_column(kept, "image_id", np.int64), np.full(count, -1, np.int64),
+        fixed_rows([det["bbox"][:4] for det in kept], 4, np.float64, lambda i: f"{bbox_file}: detection {i} bbox"),
         np.zeros((count, num_joints, 2), np.float32), np.ones((count, num_joints), np.float32),
-        _column(kept, "score", np.float32), input_size, pixel_std, padding)
+        field_column(kept, "score", np.float32), input_size, pixel_std, padding)
     stats = dict(persons=len(detections), kept=count, other_category=len(detections) - len(people),
                  low_score=len(people) - count)
     return records, stats
