@@ -17,8 +17,9 @@ import orjson
 import paddle
 
 from tasks.annotations.coco import PERSON_ID
-from tasks.common.packed_records import PackedRecords, Ragged, Strings, field_column, fixed_rows
-from tasks.keypoint.dataset import release_cv2_threads, single_threaded_worker
+from tasks.annotations.validate import gc_paused
+from tasks.common.packed_records import PackedRecords, Ragged, field_column, fixed_rows
+from tasks.keypoint.dataset import image_files, release_cv2_threads, single_threaded_worker
 from tasks.keypoint.transforms import Compose
 
 from .transforms import TRANSFORMS, BatchTransform
@@ -34,6 +35,7 @@ PADDED_KEYS = ("gt_bbox", "gt_class", "pad_gt_mask", "ignore_bbox", "pad_ignore_
 BATCH_STREAM = 2 ** 32
 
 
+@gc_paused()  # millions of parsed containers, no cycles: the collector would only walk them
 def load_detection_records(ann_file, image_root):
     """COCO JSON -> (records, stats). One packed record per image, in the file's order:
     image_file, image_id, gt_bbox [n, 4] and ignore_bbox [k, 4] (float32 x1y1x2y2).
@@ -68,7 +70,7 @@ def load_detection_records(ann_file, image_root):
                                   np.bincount(owner[mask], minlength=len(images)))
 
     records = PackedRecords(
-        image_file=Strings.from_list([str(Path(image_root) / img["file_name"]) for img in images]),
+        image_file=image_files(images, image_root),
         image_id=image_ids, gt_bbox=per_image(gt), ignore_bbox=per_image(ignore))
     stats = dict(images=len(images),
                  images_without_persons=int(len(images) - np.unique(owner[gt]).size),

@@ -17,6 +17,7 @@ import orjson
 import paddle
 
 from tasks.annotations.coco import PERSON_ID
+from tasks.annotations.validate import gc_paused
 from tasks.common.packed_records import Lookup, PackedRecords, Strings, field_column, fixed_rows
 
 from .geometry import BOX_PADDING, PIXEL_STD, boxes_to_centers_scales, clip_boxes_xywh
@@ -24,20 +25,23 @@ from .geometry import BOX_PADDING, PIXEL_STD, boxes_to_centers_scales, clip_boxe
 log = logging.getLogger(__name__)
 
 
-def _image_files(images, image_root):
-    return Strings.from_list([str(Path(image_root) / img["file_name"]) for img in images])
+def image_files(images, image_root):
+    """The images' paths under ``image_root`` as packed ``Strings``."""
+    root = str(Path(image_root))  # os.path.join: pathlib per image would cost seconds at 300k images
+    return Strings.from_list([os.path.join(root, img["file_name"]) for img in images])
 
 
-def _persons(image_files, image_index, image_id, ann_id, boxes, keypoints, visible, score, input_size,
+def _persons(files, image_index, image_id, ann_id, boxes, keypoints, visible, score, input_size,
              pixel_std, padding):
     """The packed person records: one row per person, the image file looked up by `image_index`."""
     centers, scales = boxes_to_centers_scales(boxes, input_size, pixel_std, padding)
     return PackedRecords(
-        image_file=Lookup(image_files, image_index.astype(np.int32)), image_id=image_id, ann_id=ann_id,
+        image_file=Lookup(files, image_index.astype(np.int32)), image_id=image_id, ann_id=ann_id,
         bbox=boxes.astype(np.float32), center=centers, scale=scales, keypoints=keypoints,
         keypoints_visible=visible, score=score)
 
 
+@gc_paused()  # millions of parsed containers, no cycles: the collector would only walk them
 def load_person_records(ann_file, image_root, input_size, num_joints=17,
                         pixel_std=PIXEL_STD, padding=BOX_PADDING):
     """COCO keypoint JSON -> (records, stats). One record per usable person, packed
@@ -74,7 +78,7 @@ def load_person_records(ann_file, image_root, input_size, num_joints=17,
     keypoints = fixed_rows([anns[i]["keypoints"] for i in kept], 3 * num_joints, np.float32,
                       lambda j: f"{ann_file}: annotation {anns[kept[j]]['id']} keypoints").reshape(-1, num_joints, 3)
     records = _persons(
-        _image_files(images, image_root), owner[kept], image_ids[owner[kept]],
+        image_files(images, image_root), owner[kept], image_ids[owner[kept]],
         np.fromiter((anns[i]["id"] for i in kept), dtype=np.int64, count=len(kept)), boxes[kept],
         np.ascontiguousarray(keypoints[..., :2]), np.minimum(keypoints[..., 2], 1.0),
         np.ones(len(kept), np.float32), input_size, pixel_std, padding)
@@ -83,6 +87,7 @@ def load_person_records(ann_file, image_root, input_size, num_joints=17,
     return records, stats
 
 
+@gc_paused()
 def load_detection_records(bbox_file, ann_file, image_root, input_size, num_joints=17,
                            score_threshold=0.0, pixel_std=PIXEL_STD, padding=BOX_PADDING):
     """COCO detection results (person, category 1, score >= threshold) -> packed records
@@ -97,7 +102,7 @@ def load_detection_records(bbox_file, ann_file, image_root, input_size, num_join
             raise ValueError(f"{bbox_file}: detection on image id {det['image_id']} that {ann_file} lacks")
     count = len(kept)
     records = _persons(
-        _image_files(images, image_root), np.array([position[det["image_id"]] for det in kept], np.int64),
+        image_files(images, image_root), np.array([position[det["image_id"]] for det in kept], np.int64),
         field_column(kept, "image_id", np.int64), np.full(count, -1, np.int64),
         fixed_rows([det["bbox"][:4] for det in kept], 4, np.float64, lambda i: f"{bbox_file}: detection {i} bbox"),
         np.zeros((count, num_joints, 2), np.float32), np.ones((count, num_joints), np.float32),
