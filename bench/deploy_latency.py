@@ -35,7 +35,7 @@ from tasks.deploy.synthetic import synthetic_tinypose  # noqa: E402
 
 SIZES = {"128x96": (128, 96), "256x192": (256, 192)}
 THREADS = 2
-# PaddleDetection's own TinyPose export measured here (DESIGN.md), for reference only: another run.
+# PaddleDetection's own TinyPose export measured on this kind of machine, for reference only: another run.
 PPDET_MS = {"128x96": {"onnxruntime": 4.0, "lite_x86": 12.6, "paddle_onednn": 34.5},
             "256x192": {"onnxruntime": 11.2, "lite_x86": 39.8, "paddle_onednn": 58.2}}
 

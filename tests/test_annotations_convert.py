@@ -1,4 +1,4 @@
-"""AIC -> COCO conversion rules (DESIGN.md, Data rules) on hand-made records."""
+"""AIC -> COCO conversion rules (docs/data.md) on hand-made records."""
 import math
 
 import cv2

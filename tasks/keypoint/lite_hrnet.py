@@ -2,7 +2,7 @@
 
 Parameter names, shapes and state_dict order equal PaddleDetection's
 `ppdet/modeling/backbones/lite_hrnet.py`, so its released `.pdparams` load
-unchanged (the exact list is ../shared/reference/params_tinypose_*.json).
+unchanged (the exact list is tests/data/reference/params_tinypose_*.json).
 Only the NAIVE module type (ShuffleNet-v2 units in every branch) is built;
 the LITE variants (conditional channel weighting) are not needed here.
 
