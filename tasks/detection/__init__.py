@@ -1,1 +1,1 @@
-"""PicoDet-S pedestrian detector: network (lcnet, lc_pan, pico_head, anchors, model)."""
+"""PicoDet-S pedestrian detector (PaddleDetection's picodet_s_{192,320}_lcnet_pedestrian)."""
