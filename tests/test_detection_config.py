@@ -23,7 +23,7 @@ def test_published_hyper_parameters():
     small, large = (load_config(CONFIGS / f"picodet_s_{n}_pedestrian.yml") for n in (192, 320))
     for config in (small, large):
         assert config["train"]["epochs"] == 300 and config["train"]["batch_size"] == 64
-        assert config["train"]["ema"] is True and config["train"]["ema_decay"] == 0.9998
+        assert config["train"]["use_ema"] is True and config["train"]["ema_decay"] == 0.9998
         assert config["optimizer"] == {"type": "Momentum", "momentum": 0.9, "base_lr": 0.32, "weight_decay": 4.0e-5,
                                        "schedule": "cosine", "warmup_steps": 300, "warmup_start_factor": 0.1}
         assert config["nms"] == {"score_threshold": 0.025, "nms_threshold": 0.6, "nms_top_k": 1000, "keep_top_k": 100}
