@@ -7,11 +7,10 @@ first_top_conv(top input) + second_top_conv(last bottom-up output).
 For inputs [N x C_i x H/s_i x W/s_i] (s = 8, 16, 32) `LCPAN.forward` returns
 `num_features` maps of `out_channels` channels at strides 8, 16, 32 (, 64).
 
-One difference in form, not in result: the top-down 2x nearest upsampling is a
-reshape + expand (`upsample_nearest_2x`) instead of `nn.Upsample(scale_factor=2)`,
-whose float64 scale attribute paddle2onnx rejects; an interpolate op with an
-explicit size instead still fails in paddle.inference with oneDNN on the PIR
-program (its empty float64 `scale` attribute). The pixels are the same.
+One difference in form, not in result: the top-down 2x nearest upsampling is
+`tasks.common.upsample.upsample_nearest` instead of `nn.Upsample(scale_factor=2)`,
+whose interpolation op carries a float64 scale array that paddle2onnx and oneDNN
+(on the PIR program) reject. The pixels are the same.
 """
 import paddle
 import paddle.nn as nn
@@ -19,6 +18,7 @@ import paddle.nn.functional as F
 from paddle import ParamAttr
 from paddle.nn.initializer import KaimingUniform
 
+from tasks.common.upsample import upsample_nearest
 from tasks.detection.lcnet import ConvBNLayer, DepthwiseSeparable
 
 
@@ -56,12 +56,6 @@ class ChannelTransform(nn.Layer):
         return [conv(x) for conv, x in zip(self.convs, feats)]
 
 
-def upsample_nearest_2x(x):
-    """[B, C, h, w] -> [B, C, 2h, 2w], each pixel repeated 2 x 2 (nearest, scale 2)."""
-    c, h, w = x.shape[1:]
-    return x.reshape([0, c, h, 1, w, 1]).expand([-1, c, h, 2, w, 2]).reshape([0, c, 2 * h, 2 * w])
-
-
 def _lcnet_pair(channels, kernel_size):
     """Two LCNet depthwise-separable blocks: 2C -> 2C -> C, on a concatenation of two C-channel maps."""
     return nn.Sequential(DepthwiseSeparable(2 * channels, 2 * channels, 1, kernel_size=kernel_size),
@@ -97,7 +91,7 @@ class LCPAN(nn.Layer):
         # top-down: from the coarsest level, upsample and merge with the next finer one
         inner = [feats[-1]]
         for block, finer in zip(self.top_down_blocks, reversed(feats[:-1])):
-            inner.insert(0, block(paddle.concat([upsample_nearest_2x(inner[0]), finer], axis=1)))
+            inner.insert(0, block(paddle.concat([upsample_nearest(inner[0], finer.shape[2:]), finer], axis=1)))
         # bottom-up: from the finest level, downsample and merge with the next coarser one
         outs = [inner[0]]
         for down, block, coarser in zip(self.downsamples, self.bottom_up_blocks, inner[1:]):
