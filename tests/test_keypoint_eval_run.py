@@ -8,7 +8,7 @@ import paddle
 import pytest
 
 from keypoint_tiny_data import make_tiny_coco
-from tasks.deploy.draw import draw_pose
+from tasks.common.draw import draw_pose
 from tasks.keypoint import evaluate as evaluate_module
 from tasks.keypoint.builders import build_model
 from tasks.keypoint.cocoeval import STAT_NAMES, oks_eval

@@ -28,7 +28,7 @@ from tqdm import tqdm
 from tasks.annotations.coco import PERSON_ID
 from tasks.common.atomic import write_json
 from tasks.deploy.boxes import BoxesFile, BoxesFileError, whole_image
-from tasks.deploy.draw import draw_pose
+from tasks.common.draw import draw_pose
 from tasks.deploy.media import MediaError, open_input, open_video_writer, video_output_path
 from tasks.deploy.predictor import BACKENDS, KeypointPredictor
 

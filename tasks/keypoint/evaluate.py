@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from tasks.common.atomic import atomic_path, write_json
 from tasks.common.weights import load_state
-from tasks.deploy.draw import draw_pose
+from tasks.common.draw import draw_pose
 from tasks.keypoint.builders import build_codec, build_dataset, build_loader, build_model
 from tasks.keypoint.cocoeval import STAT_NAMES, oks_eval, person_results
 from tasks.keypoint.config import load_config
