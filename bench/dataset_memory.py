@@ -101,7 +101,8 @@ def measure(which: str, ann_file: Path) -> dict:
     with os.fdopen(read) as pipe:
         child = json.loads(pipe.read())
     os.waitpid(pid, 0)
-    return {"load_s": load_s, "load_cpu_s": load_cpu_s, "rss_gb": (after - before) / GIB, "worker_growth_gb": child["growth"] / GIB,
+    return {"load_s": load_s, "load_cpu_s": load_cpu_s, "rss_gb": (after - before) / GIB,
+            "worker_growth_gb": child["growth"] / GIB,
             "pass_s": child["pass_s"], "records": len(dataset.records), "packed_gb": dataset.records.nbytes / GIB,
             "stats": dataset.stats}
 

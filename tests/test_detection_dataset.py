@@ -78,7 +78,8 @@ def test_train_batch_keys_shapes_and_dtypes(coco_dir):
     assert batch["gt_bbox"].shape == (3, boxes, 4) and batch["gt_class"].dtype == np.int32
     assert batch["gt_class"].shape == batch["pad_gt_mask"].shape == (3, boxes, 1)
     assert batch["pad_gt_mask"][:, :, 0].sum(axis=1).tolist() == counts
-    assert batch["ignore_bbox"].shape[2] == 4 and batch["pad_ignore_mask"].shape == batch["ignore_bbox"].shape[:2] + (1,)
+    crowd = batch["ignore_bbox"].shape[1]
+    assert batch["ignore_bbox"].shape == (3, crowd, 4) and batch["pad_ignore_mask"].shape == (3, crowd, 1)
     assert batch["im_id"].tolist() == [[4], [2], [9]] and batch["im_id"].dtype == np.int64
     np.testing.assert_array_equal(batch["im_shape"], [[size, size]] * 3)
     assert batch["image"].dtype == np.float32 and abs(float(batch["image"].mean())) < 3
