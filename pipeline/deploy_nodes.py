@@ -5,7 +5,6 @@ from pipeline.base import CachedTask
 from pipeline.config import data_root, pipeline, resolve
 from pipeline.data_nodes import IMAGE_LINKS, ExtractArchive
 from pipeline.keypoint_nodes import KeypointConfigMixin, TrainTinyPose
-from tasks.common.atomic import write_json
 from tasks.common.fingerprint import sha256_file
 from tasks.deploy.lite import PRECISIONS
 
@@ -43,34 +42,19 @@ class ModelSourceMixin(KeypointConfigMixin):
         return ExportInferenceModel(config=self.config, weights=self.weights,
                                     fuse_normalize=self.fuse_normalize)
 
-    def check_inputs(self):
-        """The inputs (one batch of fixed persons from COCO val2017) every converted file is
-        checked on."""
-        from tasks.deploy.check_inputs import person_crops
-        val_ann = ExtractArchive(dataset="coco", archive="annotations_trainval2017").located()["files"]["val"]
-        return [person_crops(self.model_config(), val_ann, data_root() / IMAGE_LINKS[("coco", "val2017")],
-                             fuse_normalize=self.fuse_normalize)]
-
     def check_requires(self) -> dict:
         return {"val_annotations": ExtractArchive(dataset="coco", archive="annotations_trainval2017"),
                 "val_images": ExtractArchive(dataset="coco", archive="val2017")}
 
-    def dygraph_model(self):
-        """The network with its weights, taking the same input as the export."""
-        from tasks.common.weights import load_state
-        from tasks.deploy.normalize import NormalizeInput
-        from tasks.keypoint.builders import build_model
-        config = self.model_config()
-        model = build_model(config)
-        load_state(model, str(self.weights_path()))
-        model.eval()
-        if self.fuse_normalize:
-            return NormalizeInput(model, config["data"]["mean"], config["data"]["std"])
-        return model
+    def check_paths(self) -> dict:
+        """Where the fixed persons every converted file is checked on come from (COCO val2017)."""
+        val_ann = ExtractArchive(dataset="coco", archive="annotations_trainval2017").located()["files"]["val"]
+        return {"val_ann": val_ann, "image_root": data_root() / IMAGE_LINKS[("coco", "val2017")]}
 
 
 class ExportInferenceModel(ModelSourceMixin, CachedTask):
-    """model.pdmodel + model.pdiparams (legacy format, for Paddle-Lite) + infer_cfg.yml."""
+    """model.json (PIR) + model.pdmodel (legacy, for Paddle-Lite) sharing model.pdiparams, + infer_cfg.yml."""
+    code_version = 2  # both programs; interpolation-free upsampling
 
     def requires(self):
         return self.model_requires()
@@ -82,14 +66,10 @@ class ExportInferenceModel(ModelSourceMixin, CachedTask):
         return data_root() / "export" / f"{self.export_name()}.manifest.json"
 
     def build(self, out):
-        from tasks.deploy.export import export_inference_model
-        config = self.model_config()
-        width, height = config["model"]["input_size"]
-        self.progress(f"exporting {config['name']}")
-        return export_inference_model(
-            "tasks.keypoint.model:TinyPose", self.weights_path(), out["model_dir"], (height, width),
-            fuse_normalize=self.fuse_normalize, mean=config["data"]["mean"], std=config["data"]["std"],
-            model_kwargs={"num_joints": config["model"]["num_joints"], "width": config["model"]["width"]})
+        from tasks.deploy.artifacts import export_model
+        self.progress(f"exporting {self.export_name()}")
+        return export_model(self.model_config(), self.weights_path(), out["model_dir"],
+                            fuse_normalize=self.fuse_normalize)
 
 
 class ExportOnnx(ModelSourceMixin, CachedTask):
@@ -105,11 +85,10 @@ class ExportOnnx(ModelSourceMixin, CachedTask):
         return data_root() / "onnx" / f"{self.export_name()}.manifest.json"
 
     def build(self, out):
-        from tasks.deploy.onnx import check_onnx, export_onnx
-        model_dir = self.export_task().outputs()["model_dir"]
+        from tasks.deploy.artifacts import export_checked_onnx
         self.progress("converting to ONNX")
-        export_onnx(model_dir, out["onnx"])
-        return {"check": check_onnx(out["onnx"], model_dir, self.check_inputs())}
+        return export_checked_onnx(self.model_config(), self.export_task().outputs()["model_dir"], out["onnx"],
+                                   **self.check_paths(), fuse_normalize=self.fuse_normalize)
 
 
 class ConvertLiteModel(ModelSourceMixin, CachedTask):
@@ -130,14 +109,12 @@ class ConvertLiteModel(ModelSourceMixin, CachedTask):
         return data_root() / "lite" / f"{self.export_name()}_{self.precision}.manifest.json"
 
     def build(self, out):
-        from tasks.deploy.lite import build_lite_model
-        from tasks.deploy.lite_env import find_lite_python
-        lite_python = find_lite_python(pipeline().lite_python or None)
+        from tasks.deploy.artifacts import convert_checked_lite
         self.progress(f"paddle_lite_opt {self.precision}")
-        info = build_lite_model(self.export_task().outputs()["model_dir"], out["nb"], self.precision,
-                                self.check_inputs(), lite_python=lite_python,
-                                model=self.dygraph_model() if self.precision == "fp16" else None)
-        return {**info, "nb": self.nb_name()}
+        return convert_checked_lite(self.model_config(), self.weights_path(), self.export_task().outputs()["model_dir"],
+                                    out["nb"], self.precision, **self.check_paths(),
+                                    fuse_normalize=self.fuse_normalize, lite_python=pipeline().lite_python,
+                                    nb_name=self.nb_name())
 
 
 class ExportLiteModels(CachedTask):
@@ -165,16 +142,7 @@ class ExportLiteModels(CachedTask):
         return data_root() / "lite" / "lite_models.manifest.json"
 
     def build(self, out):
-        import yaml
-
-        from tasks.deploy.deploy_readme import render_deploy_readme
-        models = []
-        for task in self.requires().values():
-            model_dir = task.export_task().outputs()["model_dir"]
-            models.append({**task.read_manifest()["info"], "name": task.export_name(),
-                           "infer_cfg": yaml.safe_load((model_dir / "infer_cfg.yml").read_text())})
-        write_json(out["manifest"], {"models": models}, indent=True)
-        out["readme"].write_text(render_deploy_readme(models))
-        for m in models:
-            print(f"{m['nb']:40s} {m['size'] / 1e6:6.2f} MB  {data_root() / 'lite' / m['nb']}")
-        return {"files": [m["nb"] for m in models]}
+        from tasks.deploy.artifacts import write_lite_bundle
+        models = [{"name": task.export_name(), "info": task.read_manifest()["info"],
+                   "model_dir": task.export_task().outputs()["model_dir"]} for task in self.requires().values()]
+        return write_lite_bundle(models, out["manifest"], out["readme"])

@@ -24,13 +24,14 @@ def sample_manifest(sample_dir) -> dict:
 
 @pytest.fixture(scope="session")
 def tinypose_export(tmp_path_factory) -> Path:
-    """A synthetic-weight TinyPose 128x96 exported once per session (``export_inference_model``,
-    the slow part: ~25 s) with its ``model.onnx`` beside it. Tests must not write into it."""
-    from deploy_helpers import INPUT_SIZE, seeded_tinypose
+    """A synthetic-weight TinyPose 128x96 exported once per session (``export_inference_model``:
+    model.json + model.pdmodel + model.pdiparams, the slow part: ~40 s) with its ``model.onnx``
+    beside it. Tests must not write into it."""
+    from deploy_helpers import ARCHITECTURE, INPUT_SIZE, seeded_tinypose
     from tasks.deploy.export import export_inference_model
     from tasks.deploy.onnx import export_onnx
     out = tmp_path_factory.mktemp("export") / "tinypose_128x96"
-    export_inference_model(seeded_tinypose(), None, out, INPUT_SIZE)
+    export_inference_model(seeded_tinypose(), out, INPUT_SIZE, architecture=ARCHITECTURE)
     export_onnx(out, out / "model.onnx")
     return out
 

@@ -4,8 +4,8 @@ import paddle
 
 from tasks.deploy.synthetic import synthetic_tinypose
 
-INPUT_SIZE = (128, 96)  # (h, w)
-FACTORY = "tasks.keypoint.model:TinyPose"
+INPUT_SIZE = [96, 128]  # [w, h]
+ARCHITECTURE = "TinyPose"
 
 
 def seeded_tinypose():
@@ -20,7 +20,7 @@ def save_weights(model, path):
 
 def fixed_inputs(n=2, seed=0):
     """Normalized inputs [n, 3, 128, 96] float32, the same on every call."""
-    h, w = INPUT_SIZE
+    w, h = INPUT_SIZE
     return np.random.default_rng(seed).standard_normal((n, 3, h, w)).astype(np.float32)
 
 

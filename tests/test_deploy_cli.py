@@ -1,12 +1,16 @@
 """tinypose-infer (tasks/deploy/cli.py) on generated images and a video, with and without a boxes file."""
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
 from tasks.deploy.cli import default_onnx, main
+from tasks.deploy.predictor import KeypointPredictor
 
 VIDEO_SIZE, VIDEO_FPS, VIDEO_FRAMES = (160, 120), 10.0, 5
 
@@ -142,3 +146,32 @@ def test_default_onnx_prefers_the_folder_then_a_fresh_pipeline_file(tmp_path):
     assert default_onnx(model_dir) is None
     (model_dir / "model.onnx").write_bytes(b"o")
     assert default_onnx(model_dir) == model_dir / "model.onnx"
+
+
+@pytest.mark.slow
+def test_console_script_on_a_video_agrees_with_the_predictor(model_dir, inputs, tmp_path):
+    script = Path(sys.executable).with_name("tinypose-infer")  # the installed entry point
+    assert script.is_file(), f"{script} missing: `make setup` installs the project into .venv"
+    detections = {1: [[10, 5, 60, 100, 0.9], [85, 15, 50, 95, 0.8]], 4: [[30, 20, 70, 90, 0.95]]}
+    boxes = tmp_path / "bbox.json"
+    boxes.write_text(json.dumps([{"image_id": frame, "bbox": box[:4], "score": box[4], "category_id": 1}
+                                 for frame, frame_boxes in detections.items() for box in frame_boxes]))
+    out = tmp_path / "out"
+    proc = subprocess.run([str(script), "--model", str(model_dir), "--input", str(inputs["video"]), "--out", str(out),
+                           "--boxes", str(boxes), "--threads", "1"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    assert "5 frames, 3 persons" in proc.stdout.strip().splitlines()[-1]
+    records = json.loads((out / "keypoints.json").read_text())
+    assert [r["frame"] for r in records] == [1, 1, 4]
+
+    predictor = KeypointPredictor(model_dir, threads=1)
+    video = cv2.VideoCapture(str(inputs["video"]))
+    frames = []
+    while (frame := video.read())[0]:
+        frames.append(frame[1])
+    video.release()
+    for frame_index, frame_boxes in detections.items():
+        expected = predictor.predict(frames[frame_index], np.array(frame_boxes, np.float32)[:, :4])
+        got = np.array([r["keypoints"] for r in records if r["frame"] == frame_index]).reshape(expected.shape)
+        np.testing.assert_allclose(got, expected, atol=1e-3, rtol=0)
+    assert (out / "clip.avi").stat().st_size > 0

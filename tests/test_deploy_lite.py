@@ -7,10 +7,9 @@ itself is always tested.
 import pytest
 import yaml
 
-from deploy_helpers import INPUT_SIZE, fixed_inputs, seeded_tinypose
+from deploy_helpers import fixed_inputs, seeded_tinypose
 from tasks.common.fingerprint import file_record
 from tasks.deploy.deploy_readme import render_deploy_readme
-from tasks.deploy.export import export_inference_model
 from tasks.deploy.lite import LiteError, build_lite_model, check_lite, convert_lite, verify_nb
 from tasks.deploy.lite_env import LiteEnvMissing, find_lite_python
 
@@ -33,10 +32,8 @@ def model():
 
 
 @pytest.fixture(scope="module")
-def model_dir(model, tmp_path_factory, lite_python):
-    out = tmp_path_factory.mktemp("export") / "tinypose_128x96"
-    export_inference_model(model, None, out, INPUT_SIZE)
-    return out
+def model_dir(tinypose_export, lite_python):
+    return tinypose_export  # seeded_tinypose() exported
 
 
 @pytest.fixture(scope="module")

@@ -27,12 +27,12 @@ from tqdm import tqdm
 
 from tasks.annotations.coco import PERSON_ID
 from tasks.common.atomic import write_json
-from tasks.deploy.boxes import BoxesFile, BoxesFileError, whole_image
 from tasks.common.draw import draw_pose
+from tasks.deploy.boxes import BoxesFile, BoxesFileError, whole_image
 from tasks.deploy.media import MediaError, open_input, open_video_writer, video_output_path
 from tasks.deploy.predictor import BACKENDS, KeypointPredictor
+from tasks.deploy.runtimes import PARAMS_FILE, PROGRAM_FILES
 
-MODEL_FILES = ("model.pdmodel", "model.pdiparams", "infer_cfg.yml")
 EXPORT_HINT = ("make one with `luigi --module pipeline.tasks ExportInferenceModel --config "
                "configs/tinypose_128x96.yml` (it writes <data_root>/export/<name>/)")
 RESULTS_NAME = "keypoints.json"
@@ -46,7 +46,9 @@ def check_model_dir(model_dir):
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
         raise ModelDirError(f"model folder {model_dir} does not exist; {EXPORT_HINT}")
-    missing = [name for name in MODEL_FILES if not (model_dir / name).is_file()]
+    missing = [name for name in (PARAMS_FILE, "infer_cfg.yml") if not (model_dir / name).is_file()]
+    if not any((model_dir / name).is_file() for name in PROGRAM_FILES.values()):
+        missing.append(" or ".join(PROGRAM_FILES.values()))
     if missing:
         raise ModelDirError(f"model folder {model_dir} lacks {', '.join(missing)}: not an exported "
                             f"inference model; {EXPORT_HINT}")
@@ -63,7 +65,7 @@ def default_onnx(model_dir):
     onnx = model_dir.parent.parent / "onnx" / f"{model_dir.name}.onnx"
     if model_dir.parent.name != "export" or not onnx.is_file():
         return None
-    return onnx if onnx.stat().st_mtime >= (model_dir / "model.pdiparams").stat().st_mtime else None
+    return onnx if onnx.stat().st_mtime >= (model_dir / PARAMS_FILE).stat().st_mtime else None
 
 
 def coco_image_id(frame, box_source):
@@ -143,8 +145,8 @@ def build_parser():
         prog="tinypose-infer",
         description="Top-down keypoints (PP-TinyPose) on an image, a folder of images or a video, on CPU.")
     parser.add_argument("--model", required=True, type=Path,
-                        help="exported model folder <data_root>/export/<name>/ (model.pdmodel, "
-                             "model.pdiparams, infer_cfg.yml)")
+                        help="exported model folder <data_root>/export/<name>/ (model.json and/or "
+                             "model.pdmodel, model.pdiparams, infer_cfg.yml)")
     parser.add_argument("--input", "-i", required=True, type=Path,
                         help="an image, a folder of images or a video file")
     parser.add_argument("--out", "-o", required=True, type=Path, help="output folder")

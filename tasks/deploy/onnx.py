@@ -1,13 +1,17 @@
 """ONNX export of a Paddle inference model (paddle2onnx) and its check with onnxruntime.
 
-paddle2onnx 2.1.0 reads the legacy ``model.pdmodel`` (it translates it to PIR
-itself); it rejects programs that carry float64 array attributes such as
-``Upsample(scale_factor=2)``'s scale, which TinyPose avoids (DESIGN.md).
+paddle2onnx 2.1.0 reads either program of an export (it translates a legacy
+``model.pdmodel`` to PIR itself). Its constant folding is switched off
+(``optimize_tool="None"``): the default folds with Polygraphy, which sets
+``POLYGRAPHY_AUTOINSTALL_DEPS=1`` and pip-installs onnx_graphsurgeon at run time,
+and onnxruntime folds the same constants when it loads the model, so the folded
+and unfolded files run equally fast (measured: README, "Export").
 """
 from pathlib import Path
 
 from tasks.common.fingerprint import file_record
 from tasks.deploy.lite import FP32_TOL, compare_outputs, input_list
+from tasks.deploy.runtimes import PARAMS_FILE, program_file
 
 DEFAULT_OPSET = 11
 
@@ -17,20 +21,23 @@ class OnnxError(RuntimeError):
 
 
 def export_onnx(model_dir, out_path, opset=DEFAULT_OPSET):
-    """model_dir/model.pdmodel + model.pdiparams -> ``out_path`` (.onnx); returns {"path", "opset", sha256, size}."""
+    """An export folder (either program + model.pdiparams) -> ``out_path`` (.onnx); returns
+    {"path", "opset", "program", sha256, size}."""
     import paddle2onnx
 
     model_dir, out_path = Path(model_dir), Path(out_path)
+    program = program_file(model_dir)
     out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.unlink(missing_ok=True)  # paddle2onnx logs some failures and returns: judge by the file
     try:
-        paddle2onnx.export(str(model_dir / "model.pdmodel"), str(model_dir / "model.pdiparams"),
-                           save_file=str(out_path), opset_version=int(opset), auto_upgrade_opset=True,
-                           enable_onnx_checker=True)
+        paddle2onnx.export(str(program), str(model_dir / PARAMS_FILE), save_file=str(out_path),
+                           opset_version=int(opset), auto_upgrade_opset=True, enable_onnx_checker=True,
+                           optimize_tool="None")
     except Exception as exc:  # paddle2onnx raises bare Exceptions/RuntimeErrors with its own text
-        raise OnnxError(f"paddle2onnx could not convert {model_dir / 'model.pdmodel'}: {exc}") from exc
+        raise OnnxError(f"paddle2onnx could not convert {program}: {exc}") from exc
     if not out_path.is_file() or out_path.stat().st_size == 0:
-        raise OnnxError(f"paddle2onnx wrote no {out_path}")
-    return {"path": str(out_path), "opset": int(opset), **file_record(out_path)}
+        raise OnnxError(f"paddle2onnx wrote no {out_path} from {program} (its log above says why)")
+    return {"path": str(out_path), "opset": int(opset), "program": program.name, **file_record(out_path)}
 
 
 def check_onnx(onnx_path, model_dir, inputs, *, tol=FP32_TOL, threads=2):

@@ -39,7 +39,8 @@ def read_infer_cfg(model_dir):
 class KeypointPredictor:
     """Keypoints of the persons in given boxes.
 
-    model_dir: an ``export_inference_model`` output (model.pdmodel, model.pdiparams, infer_cfg.yml).
+    model_dir: an ``export_inference_model`` output (model.json and/or model.pdmodel,
+        model.pdiparams, infer_cfg.yml).
     backend: "auto" (onnxruntime, else paddle.inference), "onnxruntime" or "paddle".
     onnx_path: an existing ONNX file of this model; by default ``model_dir/model.onnx`` when it
         exists, else the model is converted once into a temporary folder.

@@ -1,7 +1,8 @@
 """CPU runtimes behind one call signature: ``runner(*arrays) -> [outputs]`` (numpy in, numpy out).
 
-- ``PaddleInferenceRunner``: paddle.inference on the legacy model.pdmodel (oneDNN on by default;
-  oneDNN fails on the PIR format but works on the legacy one, DESIGN.md).
+- ``PaddleInferenceRunner``: paddle.inference on an export folder holding ``model.pdmodel``
+  (legacy program), ``model.json`` (PIR program, Paddle 3's default) or both, with
+  ``model.pdiparams``; oneDNN on, as Paddle sets it by default on CPU.
 - ``OnnxRunner``: onnxruntime on a model.onnx from ``tasks.deploy.onnx.export_onnx``.
 The Lite runtime runs in its own environment: ``tasks.deploy.lite.run_lite_x86``.
 """
@@ -9,21 +10,46 @@ from pathlib import Path
 
 import numpy as np
 
+PARAMS_FILE = "model.pdiparams"
+# What paddle.inference.Config(model_dir, "model") opens: model.json with the PIR API on
+# (the default), model.pdmodel with FLAGS_enable_pir_api=0. Both read model.pdiparams.
+PROGRAM_FILES = {"legacy": "model.pdmodel", "pir": "model.json"}
+
+
+def program_file(model_dir, program="auto"):
+    """The program file of an export folder: ``program`` "legacy", "pir", or "auto" (the legacy
+    one when present: oneDNN runs every legacy program, while a PIR program with interpolation
+    ops from other exporters needs oneDNN off). FileNotFoundError names what is missing."""
+    model_dir = Path(model_dir)
+    kinds = ("legacy", "pir") if program == "auto" else (program,)
+    if any(kind not in PROGRAM_FILES for kind in kinds):
+        raise ValueError(f"program must be 'auto' or one of {sorted(PROGRAM_FILES)}, got {program!r}")
+    if not (model_dir / PARAMS_FILE).is_file():
+        raise FileNotFoundError(f"{model_dir}: no {PARAMS_FILE}; not a Paddle inference export")
+    for kind in kinds:
+        if (model_dir / PROGRAM_FILES[kind]).is_file():
+            return model_dir / PROGRAM_FILES[kind]
+    raise FileNotFoundError(f"{model_dir}: no " + " or ".join(PROGRAM_FILES[k] for k in kinds)
+                            + "; not a Paddle inference export")
+
 
 class PaddleInferenceRunner:
-    """paddle.inference predictor for ``model_dir/model.pdmodel`` + ``model.pdiparams``."""
+    """paddle.inference predictor for an export folder (see ``program_file`` for ``program``)."""
 
     backend = "paddle"
 
-    def __init__(self, model_dir, threads=2, mkldnn=True):
+    def __init__(self, model_dir, threads=2, mkldnn=True, program="auto"):
         from paddle import inference
 
         model_dir = Path(model_dir)
-        config = inference.Config(str(model_dir / "model.pdmodel"), str(model_dir / "model.pdiparams"))
+        self.program_file = program_file(model_dir, program)
+        config = inference.Config(str(self.program_file), str(model_dir / PARAMS_FILE))
         config.disable_gpu()
         config.set_cpu_math_library_num_threads(int(threads))
         if mkldnn:
             config.enable_mkldnn()
+        else:
+            config.disable_mkldnn()
         config.disable_glog_info()
         self._predictor = inference.create_predictor(config)
         self.input_names = list(self._predictor.get_input_names())

@@ -1,0 +1,90 @@
+"""The work behind each deploy node (pipeline/deploy_nodes.py), from a model config and paths.
+
+    export_model(config, weights, out_dir)                    -> ExportInferenceModel
+    export_checked_onnx(config, model_dir, onnx_path, ...)    -> ExportOnnx
+    convert_checked_lite(config, weights, model_dir, nb, ...) -> ConvertLiteModel
+    write_lite_bundle(models, manifest_path, readme_path)     -> ExportLiteModels
+
+Each returns the JSON-able dict the node records in its manifest. ``config`` is a
+loaded model config (tasks.keypoint.config.load_config); its ``model.input_size``
+([w, h]) and ``data.mean``/``data.std`` describe the exported input.
+"""
+import logging
+from pathlib import Path
+
+import yaml
+
+from tasks.common.atomic import write_json
+
+log = logging.getLogger(__name__)
+
+
+def _input_options(config):
+    return {"mean": config["data"]["mean"], "std": config["data"]["std"]}
+
+
+def export_model(config, weights, out_dir, *, fuse_normalize=False):
+    """``config``'s network with ``weights`` exported to ``out_dir`` (both programs, checked)."""
+    from tasks.deploy.export import export_inference_model
+
+    log.info("exporting %s to %s", config["name"], out_dir)
+    return export_inference_model(config, out_dir, config["model"]["input_size"], weights=weights,
+                                  fuse_normalize=fuse_normalize, **_input_options(config))
+
+
+def check_inputs(config, val_ann, image_root, *, fuse_normalize=False):
+    """The inputs every converted file is checked on: one batch of fixed persons of ``val_ann``."""
+    from tasks.deploy.check_inputs import person_crops
+
+    return [person_crops(config, val_ann, image_root, fuse_normalize=fuse_normalize)]
+
+
+def export_checked_onnx(config, model_dir, onnx_path, val_ann, image_root, *, fuse_normalize=False):
+    """paddle2onnx of the export in ``model_dir``, checked with onnxruntime against paddle.inference."""
+    from tasks.deploy.onnx import check_onnx, export_onnx
+
+    log.info("converting %s to ONNX: %s", model_dir, onnx_path)
+    conversion = export_onnx(model_dir, onnx_path)
+    check = check_onnx(onnx_path, model_dir, check_inputs(config, val_ann, image_root, fuse_normalize=fuse_normalize))
+    log.info("ONNX check: max abs diff %.3g (tol %g)", check["max_abs_diff"], check["tol"])
+    return {"program": conversion["program"], "opset": conversion["opset"], "check": check}
+
+
+def convert_checked_lite(config, weights, model_dir, nb_path, precision, val_ann, image_root, *,
+                         fuse_normalize=False, lite_python=None, nb_name=None):
+    """``nb_path`` (ARM .nb, ``precision``) from the export in ``model_dir``, proven as
+    ``tasks.deploy.lite.build_lite_model`` describes; the FP16 cost is measured on the dygraph
+    model built from ``config`` and ``weights``. ``nb_name``: the file's published name, when
+    ``nb_path`` is a staging name (default: its own name). ``lite_python``: the Lite
+    environment's Python (default: ``tasks.deploy.lite_env.find_lite_python``'s)."""
+    from tasks.deploy.export import prepared_model
+    from tasks.deploy.lite import build_lite_model
+    from tasks.deploy.lite_env import find_lite_python
+
+    nb_path = Path(nb_path)
+    model = None
+    if precision == "fp16":
+        model = prepared_model(config, weights, fuse_normalize=fuse_normalize, **_input_options(config))
+    log.info("paddle_lite_opt %s -> %s (%s)", model_dir, nb_path, precision)
+    info = build_lite_model(model_dir, nb_path, precision,
+                            check_inputs(config, val_ann, image_root, fuse_normalize=fuse_normalize),
+                            lite_python=find_lite_python(lite_python or None), model=model)
+    return {**info, "nb": nb_name or nb_path.name}
+
+
+def write_lite_bundle(models, manifest_path, readme_path):
+    """The app developer's view of the .nb files: ``manifest_path`` (JSON) and ``readme_path``.
+
+    models: one dict per .nb file: {"name": export name, "info": what ``convert_checked_lite``
+    returned, "model_dir": the export folder (its infer_cfg.yml is read)}.
+    """
+    from tasks.deploy.deploy_readme import render_deploy_readme
+
+    entries = [{**m["info"], "name": m["name"],
+                "infer_cfg": yaml.safe_load((Path(m["model_dir"]) / "infer_cfg.yml").read_text())}
+               for m in models]
+    write_json(manifest_path, {"models": entries}, indent=True)
+    Path(readme_path).write_text(render_deploy_readme(entries))
+    for entry in entries:
+        log.info("%-40s %6.2f MB", entry["nb"], entry["size"] / 1e6)
+    return {"files": [entry["nb"] for entry in entries]}
