@@ -32,6 +32,7 @@ from tasks.deploy.lite import convert_lite, run_lite_x86  # noqa: E402
 from tasks.deploy.onnx import export_onnx  # noqa: E402
 from tasks.deploy.runtimes import OnnxRunner, PaddleInferenceRunner  # noqa: E402
 from tasks.deploy.synthetic import synthetic_tinypose  # noqa: E402
+from tasks.keypoint.model import TinyPose  # noqa: E402
 
 SIZES = {"128x96": (128, 96), "256x192": (256, 192)}
 THREADS = 2
@@ -77,10 +78,9 @@ def summary(times):
 
 def prepare(name, size, out, weights):
     model_dir = out / f"tinypose_{name}"
-    if weights:
-        export_inference_model("tasks.keypoint.model:TinyPose", weights, model_dir, size)
-    else:
-        export_inference_model(synthetic_tinypose(), None, model_dir, size)
+    h, w = size
+    model = TinyPose() if weights else synthetic_tinypose()
+    export_inference_model(model, model_dir, [w, h], weights=weights, architecture="TinyPose")
     files = {"onnx": Path(export_onnx(model_dir, model_dir / "model.onnx")["path"]),
              "nb_x86": convert_lite(model_dir, out / f"tinypose_{name}_x86_fp32", target="x86"),
              "nb_arm_fp32": convert_lite(model_dir, out / f"tinypose_{name}_arm_fp32"),
