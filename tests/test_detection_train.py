@@ -1,0 +1,114 @@
+"""PicoDet training on the engine: the loss falls on an overfit; a killed run (a real SIGKILL of the
+CLI) resumes to the uninterrupted run's per-step losses and weights, bit for bit, across the switch
+from the ATSS to the TaskAligned assigner, with EMA and a loader worker."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import paddle
+import pytest
+
+from keypoint_tiny_data import make_tiny_coco
+from tasks.common.config import deep_merge, dump_config
+from tasks.detection.config import load_config, validate_config
+from tasks.detection.train import train, training_signature
+from tasks.engine.checkpoints import list_checkpoints
+from tasks.engine.log import read_log
+
+ROOT = Path(__file__).resolve().parents[1]
+SUBPROCESS_TIMEOUT = 300
+LOSS_COLUMNS = ["loss", "loss_vfl", "loss_bbox", "loss_dfl"]
+
+
+def tiny_config(**override):
+    """The sample config cut to a few steps of batch 2 at 128x128."""
+    cfg = load_config(ROOT / "configs" / "picodet_s_192_sample.yml")
+    small = {"train": {"epochs": 4, "batch_size": 2, "snapshot_epoch": 1, "keep_checkpoints": 2},
+             "data": {"num_workers": 0},
+             "optimizer": {"base_lr": 0.02, "warmup_steps": 2},
+             "loss": {"static_assigner_epoch": 2}}
+    return validate_config(deep_merge(deep_merge(cfg, small), override), source="tiny test config")
+
+
+def same_weights(path_a, path_b) -> bool:
+    a, b = paddle.load(str(path_a)), paddle.load(str(path_b))
+    return a.keys() == b.keys() and all(np.array_equal(a[k].numpy(), b[k].numpy()) for k in a)
+
+
+def test_short_training_lowers_the_loss(tmp_path):
+    # Two images, no augmentation, one input size: 24 steps of batch 2 must fit them visibly.
+    ann, images = make_tiny_coco(tmp_path / "data", num_images=2)
+    cfg = tiny_config(
+        train={"epochs": 24, "snapshot_epoch": 100, "use_ema": False},
+        optimizer={"base_lr": 0.05, "warmup_steps": 2},
+        loss={"static_assigner_epoch": 100},
+        data={"train_pipeline": [{"type": "LoadImage"}],
+              "train_batch_pipeline": [{"type": "BatchRandomResize", "target_size": [128], "random_size": False,
+                                        "random_interp": False},
+                                       {"type": "NormalizeImage"}, {"type": "Permute"}, {"type": "PadGT"}]})
+    summary = train(cfg, ann, images, tmp_path / "run", progress=False, device="cpu")
+    log = read_log(tmp_path / "run" / "train_log.csv")
+    assert summary["steps"] == len(log["step"]) == 24
+    assert list(log) == ["step", "epoch", "lr"] + LOSS_COLUMNS
+    assert log["loss"][-3:].mean() < 0.6 * log["loss"][:2].mean(), log["loss"]
+    for name in ("model_final.pdparams", "curves.png", "config_used.yml", "train_summary.json"):
+        assert (tmp_path / "run" / name).stat().st_size > 0
+    assert load_config(tmp_path / "run" / "config_used.yml") == cfg
+
+
+def test_a_list_without_person_boxes_is_refused(tmp_path):
+    import json
+    ann, images = make_tiny_coco(tmp_path / "data", num_images=1)
+    document = json.loads(ann.read_text())
+    document["annotations"] = []
+    ann.write_text(json.dumps(document))
+    with pytest.raises(ValueError, match="no usable person box"):
+        train(tiny_config(), ann, images, tmp_path / "run", progress=False, device="cpu")
+
+
+def _cli(cfg_path, ann, images, out):
+    return [sys.executable, "-m", "tasks.detection.train", "--config", str(cfg_path), "--train-ann", str(ann),
+            "--image-root", str(images), "--out", str(out), "--device", "cpu", "--no-progress"]
+
+
+@pytest.mark.slow
+def test_kill_and_resume_matches_an_uninterrupted_run(tmp_path):
+    ann, images = make_tiny_coco(tmp_path / "data", num_images=6)
+    # the sample's augmentation, EMA and a loader worker process, as the shipped configs have
+    cfg = tiny_config(data={"num_workers": 1})
+    assert cfg["train"]["use_ema"] and cfg["loss"]["static_assigner_epoch"] == 2
+    cfg_path = dump_config(cfg, tmp_path / "tiny.yml")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    folder = Path("checkpoints") / training_signature(cfg, ann)[:16]
+
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(_cli(cfg_path, ann, images, killed), cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    first = killed / folder / "epoch_0001.pdckpt"
+    deadline = time.monotonic() + SUBPROCESS_TIMEOUT
+    try:
+        while not first.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert first.exists(), proc.stderr.read().decode()[-2000:] if proc.poll() is not None else "no checkpoint"
+    finally:  # the kill under test, and no training process left behind when the assert fails
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=SUBPROCESS_TIMEOUT)
+    assert not (killed / "model_final.pdparams").exists(), "run finished before the kill; make it longer"
+
+    subprocess.run(_cli(cfg_path, ann, images, killed), cwd=ROOT, env=env, check=True, timeout=SUBPROCESS_TIMEOUT,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    straight = tmp_path / "straight"
+    subprocess.run(_cli(cfg_path, ann, images, straight), cwd=ROOT, env=env, check=True, timeout=SUBPROCESS_TIMEOUT,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    # Same data order, crop/flip/colour/resize draws, optimizer, EMA and random states: the same bytes.
+    assert (killed / "train_log.csv").read_bytes() == (straight / "train_log.csv").read_bytes()
+    assert same_weights(killed / "model_final.pdparams", straight / "model_final.pdparams")
+    log = read_log(straight / "train_log.csv")
+    assert log["step"].tolist() == list(range(4 * 3)) and sorted(set(log["epoch"].tolist())) == [0, 1, 2, 3]
+    assert np.isfinite(np.stack([log[c] for c in LOSS_COLUMNS])).all()
+    assert [p.name for p in list_checkpoints(killed / folder)] == ["epoch_0003.pdckpt", "epoch_0004.pdckpt"]
