@@ -1,6 +1,4 @@
 """TinyPose nodes: train on the merged list, evaluate on COCO val2017 with GT boxes."""
-import shutil
-
 import luigi
 
 from pipeline.base import CachedTask, digest, log
@@ -65,17 +63,11 @@ class TrainTinyPose(KeypointConfigMixin, CachedTask):
         return self.model_dir() / "train.manifest.json"
 
     def build(self, out):
+        """Checkpoints are kept per signature (tasks.engine): an interrupted run resumes
+        when its signature comes back."""
         from tasks.keypoint.train import train
-        checkpoints = self.model_dir() / "checkpoints"
-        marker = checkpoints / "signature.txt"
-        signature = digest(self.signature())
-        if checkpoints.exists() and (not marker.exists() or marker.read_text() != signature):
-            shutil.rmtree(checkpoints)   # checkpoints of another config or input: start over
-        checkpoints.mkdir(parents=True, exist_ok=True)
-        marker.write_text(signature)
-        self.progress(f"training {self.model_config()['name']}")
-        merged = self.input().task.outputs()["merged"]
-        return train(self.training_config(), merged, data_root(), self.model_dir(),
+        return train(self.training_config(), self.input().task.outputs()["merged"], data_root(), self.model_dir(),
+                     signature=digest(self.signature()),
                      on_epoch=lambda done, total, loss: self.progress(
                          f"epoch {done}/{total}, loss {loss:.3e}", done / total))
 

@@ -1,11 +1,10 @@
-"""Keypoint configs (schema, _base_ merge) and the lr schedule."""
+"""Keypoint configs: schema (its train and optimizer sections included) and _base_ merge."""
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tasks.keypoint.config import ConfigError, deep_merge, load_config
-from tasks.keypoint.schedule import StepSchedule, lr_at
+from tasks.keypoint.config import ConfigError, deep_merge, load_config, validate_config
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -60,34 +59,25 @@ def test_base_cycle_is_reported(tmp_path):
         load_config(tmp_path / "a.yml")
 
 
-OPT = {"base_lr": 0.008, "warmup_steps": 500, "warmup_start_factor": 0.001,
-       "milestones": [380, 410], "gamma": 0.1}
+def test_optimizer_section_variants(tmp_path):
+    """piecewise (default) needs milestones and gamma; cosine does not; Momentum needs momentum."""
+    base = load_config(CONFIGS / "tinypose_128x96.yml")
+    assert base["optimizer"].get("schedule", "piecewise") == "piecewise"
+    picodet_like = {"type": "Momentum", "momentum": 0.9, "base_lr": 0.32, "weight_decay": 4.0e-5,
+                    "schedule": "cosine", "warmup_steps": 300, "warmup_start_factor": 0.1}
+    validate_config({**base, "optimizer": picodet_like}, source="cosine")
+    with pytest.raises(ConfigError, match="momentum"):
+        validate_config({**base, "optimizer": {k: v for k, v in picodet_like.items() if k != "momentum"}})
+    piecewise = {k: v for k, v in base["optimizer"].items() if k != "milestones"}
+    with pytest.raises(ConfigError, match="milestones"):
+        validate_config({**base, "optimizer": piecewise})
+    with pytest.raises(ConfigError, match="schedule"):
+        validate_config({**base, "optimizer": {**base["optimizer"], "schedule": "linear"}})
 
 
-@pytest.mark.parametrize("step, expected", [
-    (0, 0.008 * 0.001),                       # warm-up start
-    (250, 0.008 * (0.001 + 0.999 * 0.5)),     # half way
-    (499, 0.008 * (0.001 + 0.999 * 499 / 500)),
-    (500, 0.008),                             # warm-up end
-    (380 * 100 - 1, 0.008),
-    (380 * 100, 0.0008),                      # first milestone
-    (410 * 100 - 1, 0.0008),
-    (410 * 100, 0.00008),                     # second milestone
-])
-def test_schedule_values_at_key_steps(step, expected):
-    assert lr_at(step, OPT, steps_per_epoch=100) == pytest.approx(expected, rel=1e-12)
-
-
-def test_scheduler_resumes_on_the_same_values():
-    fresh = StepSchedule(OPT, steps_per_epoch=10)
-    values = []
-    for _ in range(600):
-        values.append(fresh())
-        fresh.step()
-    assert values == [lr_at(s, OPT, 10) for s in range(600)]
-    resumed = StepSchedule(OPT, steps_per_epoch=10, start_step=321)
-    tail = []
-    for _ in range(321, 600):
-        tail.append(resumed())
-        resumed.step()
-    assert tail == values[321:]
+def test_train_section_engine_keys():
+    base = load_config(CONFIGS / "tinypose_128x96.yml")
+    validate_config({**base, "train": {**base["train"], "use_ema": True, "ema_decay": 0.9998, "keep_signatures": 2}})
+    for bad in ({"ema_decay": 1.0}, {"keep_signatures": 0}, {"use_ema": "yes"}):
+        with pytest.raises(ConfigError, match=f"train/{next(iter(bad))}"):
+            validate_config({**base, "train": {**base["train"], **bad}})

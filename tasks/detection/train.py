@@ -14,18 +14,15 @@ record per image, person boxes, crowd boxes ignored in the loss, images without 
 kept: tasks.detection.dataset); the loss is ATSS-assigned before `loss.static_assigner_epoch`
 and TaskAligned after (tasks.detection.losses).
 """
-import argparse
 from pathlib import Path
 
 import paddle
-import paddle.distributed as dist
 
 from tasks.detection.builders import build_loss, build_model
 from tasks.detection.config import load_config
 from tasks.detection.dataset import build_detection_loader
 from tasks.engine import TrainAdapter, TrainData
-from tasks.engine import train as run_training
-from tasks.keypoint.train import training_signature   # model-agnostic: config, list and start weights
+from tasks.engine.entry import run_cli, train_on_list, training_signature
 
 __all__ = ["PicoDetTraining", "train", "training_signature"]
 
@@ -56,30 +53,15 @@ class PicoDetTraining(TrainAdapter):
                               ignore_bbox=batch["ignore_bbox"])
 
 
-def train(config: dict, train_ann, image_root, out_dir, *, signature=None, **options) -> dict:
-    """Train PicoDet on `train_ann` (COCO, file_name relative to `image_root`) into `out_dir`.
-    signature: names the checkpoints to resume (default `training_signature`).
-    options: device, resume, max_epochs, progress, on_epoch of tasks.engine.train."""
-    signature = signature or training_signature(config, train_ann)
-    return run_training(PicoDetTraining(config, train_ann, image_root), config, out_dir, signature=signature,
-                        **options)
+def train(config: dict, train_ann, image_root, out_dir, **options) -> dict:
+    """Train PicoDet on `train_ann` (COCO, file_name relative to `image_root`) into `out_dir`;
+    options: signature (default `training_signature`), device, resume, max_epochs, progress,
+    on_epoch (tasks.engine)."""
+    return train_on_list(PicoDetTraining, config, train_ann, image_root, out_dir, **options)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="Train PicoDet-S pedestrian (one process per device).")
-    parser.add_argument("--config", required=True, type=Path)
-    parser.add_argument("--train-ann", required=True, type=Path, help="COCO json with person boxes")
-    parser.add_argument("--image-root", required=True, type=Path, help="folder file_name is relative to")
-    parser.add_argument("--out", required=True, type=Path, help="output folder")
-    parser.add_argument("--device", default=None, help="cpu or gpu (default: gpu if available)")
-    parser.add_argument("--no-resume", action="store_true", help="discard this signature's checkpoints")
-    parser.add_argument("--max-epochs", type=int, default=None)
-    parser.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args(argv)
-    summary = train(load_config(args.config), args.train_ann, args.image_root, args.out, device=args.device,
-                    resume=not args.no_resume, max_epochs=args.max_epochs, progress=not args.no_progress)
-    if dist.get_rank() == 0:
-        print(" ".join(f"{k}={v}" for k, v in summary.items()))
+    run_cli(PicoDetTraining, load_config, "Train PicoDet-S pedestrian (one process per device).", argv)
 
 
 if __name__ == "__main__":

@@ -41,6 +41,9 @@ from `train.pretrained`; default a strict tasks.common.weights.load_state) and t
 attribute `find_unused_parameters` (paddle.DataParallel's flag). The engine reads from the
 config only `name`, `train` (epochs, snapshot_epoch, keep_checkpoints, keep_signatures, amp,
 seed, pretrained, use_ema, ema_decay) and `optimizer`; everything else is the adapter's.
+An adapter built as `AdapterClass(config, train_ann, image_root)` gets its `train(...)` on a
+COCO list and its command line from tasks.engine.entry (train_on_list, run_cli,
+training_signature), so a model's training module is its adapter and two one-line functions.
 """
 from tasks.engine.adapter import TrainAdapter, TrainData
 from tasks.engine.loop import train

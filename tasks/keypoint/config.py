@@ -26,7 +26,7 @@ def tinypose_rules(cfg: dict) -> list:
             for jid in step.get("upper_body_ids", ()):
                 if jid >= joints:
                     problems.append((f"{where}/{i}/upper_body_ids", f"joint {jid} >= num_joints ({joints})"))
-    milestones = cfg["optimizer"]["milestones"]
+    milestones = cfg["optimizer"].get("milestones", [])   # cosine has none
     if milestones != sorted(set(milestones)):
         problems.append(("optimizer/milestones", f"{milestones} must be strictly increasing"))
     (iw, ih), (hw, hh) = cfg["model"]["input_size"], cfg["model"]["heatmap_size"]
