@@ -7,8 +7,10 @@ from pipeline.data_nodes import (BuildMergedAnnotations, ConvertAIChallenger, Do
                                  ExtractArchive)
 from pipeline.deploy_nodes import (ConvertLiteModel, ExportInferenceModel, ExportLiteModels,
                                    ExportOnnx)
+from pipeline.detector_nodes import EvaluateDetector, TrainDetector
 from pipeline.keypoint_nodes import EvaluateTinyPose, TrainTinyPose
 
 __all__ = ["DownloadArchive", "ExtractArchive", "ConvertAIChallenger", "BuildMergedAnnotations",
-           "TrainTinyPose", "EvaluateTinyPose", "ExportInferenceModel", "ExportOnnx",
+           "TrainTinyPose", "EvaluateTinyPose", "TrainDetector", "EvaluateDetector",
+           "ExportInferenceModel", "ExportOnnx",
            "ConvertLiteModel", "ExportLiteModels"]
