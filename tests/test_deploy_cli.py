@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tasks.deploy.cli import default_onnx, main
+from tasks.deploy.cli import ModelDirError, check_model_dir, default_onnx, main
 from tasks.deploy.predictor import KeypointPredictor
 
 VIDEO_SIZE, VIDEO_FPS, VIDEO_FRAMES = (160, 120), 10.0, 5
@@ -146,6 +146,18 @@ def test_default_onnx_prefers_the_folder_then_a_fresh_pipeline_file(tmp_path):
     assert default_onnx(model_dir) is None
     (model_dir / "model.onnx").write_bytes(b"o")
     assert default_onnx(model_dir) == model_dir / "model.onnx"
+
+
+def test_model_dir_needs_weights_infer_cfg_and_either_program(tmp_path):
+    (tmp_path / "model.pdiparams").write_bytes(b"w")
+    (tmp_path / "infer_cfg.yml").write_text("{}")
+    with pytest.raises(ModelDirError, match=r"lacks model.pdmodel or model.json: not an exported"):
+        check_model_dir(tmp_path)
+    (tmp_path / "model.json").write_text("{}")  # PaddleDetection's Paddle-3 releases carry only this
+    assert check_model_dir(tmp_path) == tmp_path
+    (tmp_path / "infer_cfg.yml").unlink()
+    with pytest.raises(ModelDirError, match="lacks infer_cfg.yml"):
+        check_model_dir(tmp_path)
 
 
 @pytest.mark.slow
