@@ -9,9 +9,9 @@
 
 Which program ``paddle.jit.save`` writes is fixed by ``FLAGS_enable_pir_api`` when paddle
 is imported, so each program is written by a child process
-(``python -m tasks.deploy.export JOB.json``) with that flag set. Both write the same
-parameter file (parameters in name order); the export checks that it is byte-equal and
-that each program reproduces the dygraph model before it returns.
+(``python -m tasks.deploy.export JOB.json``) with that flag set. Paddle 3.3.1 writes the
+same parameter file in both modes; the export checks that it is byte-equal and that each
+program reproduces the dygraph model before it returns.
 """
 import json
 import os
