@@ -1,4 +1,5 @@
-"""Inputs (an image, a folder of images, a video) as ``Frame``s, and the drawn video's writer."""
+"""Inputs (an image, a folder of images, a video, a camera) as ``Frame``s, and the drawn video's writer."""
+import logging
 from pathlib import Path
 
 import cv2
@@ -9,6 +10,7 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"})
 # Written video: the input's container when cv2 writes it here, else .mp4.
 FOURCC = {".avi": "MJPG", ".mp4": "mp4v"}
+log = logging.getLogger(__name__)
 
 
 class MediaError(ValueError):
@@ -30,6 +32,8 @@ class ImageInput:
     """One image or the images of a folder (sorted by name, not recursive).
 
     ``skipped``: the folder's files that are not images by their suffix (reported, not read).
+    ``failed``: (file, reason) of the folder's image files that cannot be decoded; the rest
+    of the folder still runs. A single image that cannot be read is a MediaError.
     """
 
     is_video = False
@@ -44,11 +48,20 @@ class ImageInput:
                 raise MediaError(f"folder {self.path} holds no image ({', '.join(sorted(IMAGE_SUFFIXES))})")
         else:
             self.files, self.skipped = [self.path], []
+        self.failed = []
         self.total = len(self.files)
 
     def __iter__(self):
         for index, path in enumerate(self.files):
-            yield Frame(index, path.name, read_image(path))
+            try:
+                image = read_image(path)
+            except MediaError as exc:
+                if not self.path.is_dir():
+                    raise
+                log.warning("%s; skipped", exc)
+                self.failed.append((path, str(exc)))
+                continue
+            yield Frame(index, path.name, image)
 
 
 class VideoInput:
@@ -59,7 +72,7 @@ class VideoInput:
 
     def __init__(self, path):
         self.path = Path(path)
-        self.skipped = []
+        self.skipped, self.failed = [], []
         if not self.path.is_file():
             raise MediaError(f"video {self.path} does not exist")
         capture = cv2.VideoCapture(str(self.path))
@@ -86,6 +99,36 @@ class VideoInput:
                 index += 1
         finally:
             capture.release()
+
+
+class CameraInput:
+    """Frames of camera ``index`` (cv2.VideoCapture) until it stops giving frames or the
+    run is interrupted (Ctrl-C); drawn as ``camera<index>.mp4``."""
+
+    is_video = True
+
+    def __init__(self, index):
+        self.index = int(index)
+        self.path = Path(f"camera{self.index}.mp4")
+        self.skipped, self.failed, self.total = [], [], None
+        self._capture = cv2.VideoCapture(self.index)
+        ok, frame = self._capture.read() if self._capture.isOpened() else (False, None)
+        if not ok:
+            self._capture.release()
+            raise MediaError(f"cannot open camera {self.index}: cv2 finds no such device or it gives no frame")
+        self.fps = self._capture.get(cv2.CAP_PROP_FPS) or 25.0
+        self.size = (frame.shape[1], frame.shape[0])
+        self._first = frame
+
+    def __iter__(self):
+        try:
+            index, image = 0, self._first
+            while image is not None:
+                yield Frame(index, f"camera{self.index}#{index}", image, is_video_frame=True)
+                ok, image = self._capture.read()
+                index, image = index + 1, image if ok else None
+        finally:
+            self._capture.release()
 
 
 def open_input(path):

@@ -5,25 +5,21 @@
 
 The runtime is onnxruntime by default, the fastest measured here (DESIGN.md,
 bench/deploy_latency.py); paddle.inference (oneDNN) is the fallback when
-onnxruntime or paddle2onnx is not installed or the conversion fails.
+onnxruntime or paddle2onnx is not installed or the conversion fails; Paddle-Lite
+on request (``tasks.deploy.runtime_choice``).
 Preprocessing (UDP crop, normalization) and decoding (DARK) reuse the training
 code in tasks/keypoint, so deployment sees what evaluation saw.
 """
-import logging
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 import yaml
 
-from tasks.deploy.runtimes import OnnxRunner, PaddleInferenceRunner
+from tasks.deploy.runtime_choice import BACKENDS, open_runner
 from tasks.keypoint.codecs import DarkHeatmap
 from tasks.keypoint.geometry import PIXEL_STD, box_to_center_scale, to_image_coords
 from tasks.keypoint.transforms import NormalizeImage, Permute, TopDownAffine
-
-BACKENDS = ("auto", "onnxruntime", "paddle")
-log = logging.getLogger(__name__)
 
 
 def read_infer_cfg(model_dir):
@@ -41,14 +37,15 @@ class KeypointPredictor:
 
     model_dir: an ``export_inference_model`` output (model.json and/or model.pdmodel,
         model.pdiparams, infer_cfg.yml).
-    backend: "auto" (onnxruntime, else paddle.inference), "onnxruntime" or "paddle".
-    onnx_path: an existing ONNX file of this model; by default ``model_dir/model.onnx`` when it
-        exists, else the model is converted once into a temporary folder.
+    backend: "auto" (onnxruntime, else paddle.inference), "onnxruntime", "paddle" or "lite".
+    onnx_path: an existing ONNX file of this model; by default ``model_dir/model.onnx`` or the
+        pipeline's ``<root>/onnx/<name>.onnx`` when it exists, else the model is converted once.
     udp_backproject: False maps crops back as PaddleDetection's deploy code and the
         project's evaluation (``eval.udp_backproject``) do; True uses the exact UDP inverse.
     """
 
-    def __init__(self, model_dir, backend="auto", threads=2, onnx_path=None, udp_backproject=False):
+    def __init__(self, model_dir, backend="auto", threads=2, onnx_path=None, udp_backproject=False,
+                 lite_python=None):
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         self.model_dir = Path(model_dir)
@@ -57,33 +54,11 @@ class KeypointPredictor:
         self._crop = TopDownAffine(self.input_size)
         self._normalize = NormalizeImage(normalize["mean"], normalize["std"]) if normalize else None
         self._permute = Permute()
-        self._tmp = None
-        self.runner = self._make_runner(backend, threads, onnx_path)
+        self.runner = open_runner(self.model_dir, backend, threads, onnx_path, lite_python)
         self.backend = self.runner.backend
         # One run on a blank crop: warms the runtime up and tells the joint count.
         w, h = self.input_size
         self.num_joints = self.runner(np.zeros((1, 3, h, w), dtype=np.float32))[0].shape[1]
-
-    def _make_runner(self, backend, threads, onnx_path):
-        if backend == "paddle":
-            return PaddleInferenceRunner(self.model_dir, threads=threads)
-        try:
-            return OnnxRunner(self._onnx_file(onnx_path), threads=threads)
-        except Exception as exc:  # ImportError, a paddle2onnx failure, an unreadable file
-            if backend == "onnxruntime":
-                raise
-            log.warning("onnxruntime unavailable for %s (%s); using paddle.inference", self.model_dir, exc)
-            return PaddleInferenceRunner(self.model_dir, threads=threads)
-
-    def _onnx_file(self, onnx_path):
-        if onnx_path is not None:
-            return Path(onnx_path)
-        if (self.model_dir / "model.onnx").is_file():
-            return self.model_dir / "model.onnx"
-        from tasks.deploy.onnx import export_onnx
-
-        self._tmp = tempfile.TemporaryDirectory(prefix="kpt-onnx-")
-        return Path(export_onnx(self.model_dir, Path(self._tmp.name) / "model.onnx")["path"])
 
     def preprocess(self, image_bgr, boxes):
         """image [H, W, 3] uint8 BGR, boxes [P, 4] (x, y, w, h) -> (input [P, 3, h, w], centers, scales)."""
@@ -107,7 +82,10 @@ class KeypointPredictor:
         if len(boxes) == 0:
             return np.zeros((0, self.num_joints, 3), dtype=np.float32)
         images, centers, scales = self.preprocess(image_bgr, boxes)
-        heatmaps = self.runner(images)[0]
+        return self.postprocess(self.runner(images)[0], centers, scales)
+
+    def postprocess(self, heatmaps, centers, scales):
+        """heatmaps [P, K, h, w] and the crops' centers and scales -> keypoints [P, K, 3] (``predict``)."""
         codec = DarkHeatmap.for_decoding(self.input_size, (heatmaps.shape[3], heatmaps.shape[2]))
         crop_xy, scores = codec.decode(heatmaps)
         image_xy = to_image_coords(crop_xy, centers, scales, self.input_size,

@@ -1,0 +1,121 @@
+"""Person boxes from an exported detector (PicoDet-S pedestrian), on CPU.
+
+    detector = DetectorPredictor("<data_root>/export/picodet_s_192_sample")
+    rows = detector.detect(image_bgr)          # [K, 6]: class, score, x1, y1, x2, y2 (image pixels)
+
+Reads PaddleDetection's deploy layout (``infer_cfg.yml``: Preprocess ``Resize``
+``target_size`` [h, w], ``keep_ratio`` false, ``interp``; ``NormalizeImage`` unless the
+normalization is fused; ``Permute``; ``NMS``) in its two forms, told apart by the
+program's inputs:
+
+* NMS in the graph (PaddleDetection's released deploy models): inputs ``image`` and
+  ``scale_factor`` (and ``im_shape`` when present), outputs ``bbox`` [K, 6] (class, score,
+  x1, y1, x2, y2 in original pixels) and ``bbox_num``;
+* without NMS: input ``image``, outputs decoded ``scores`` [B, C, N] and ``boxes`` [B, N, 4]
+  in input pixels; the boxes are scaled back and ``tasks.detection.nms.multiclass_nms``
+  runs with the ``NMS`` numbers of infer_cfg.yml.
+"""
+from pathlib import Path
+
+import cv2
+import numpy as np
+import yaml
+
+from tasks.deploy.runtime_choice import open_runner
+from tasks.detection.nms import multiclass_nms
+
+# multiclass_nms' defaults, PicoDet's: used when infer_cfg.yml has no NMS section
+DEFAULT_NMS = {"score_threshold": 0.025, "nms_threshold": 0.6, "nms_top_k": 1000, "keep_top_k": 100}
+
+
+def read_detector_cfg(model_dir):
+    """infer_cfg.yml of a detector export -> {"input_size" (w, h), "interp", "normalize"
+    (NormalizeImage step or None), "nms" (dict)}; ValueError naming the file otherwise."""
+    path = Path(model_dir) / "infer_cfg.yml"
+    cfg = yaml.safe_load(path.read_text())
+    steps = {step["type"]: step for step in cfg.get("Preprocess", [])}
+    resize = steps.get("Resize")
+    if resize is None:
+        raise ValueError(f"{path}: no Resize step in Preprocess; not a detector export")
+    if resize.get("keep_ratio", False):
+        raise ValueError(f"{path}: Resize keep_ratio true is not supported (PicoDet exports keep_ratio false)")
+    height, width = (int(v) for v in resize["target_size"])
+    nms = {**DEFAULT_NMS, **{k: v for k, v in (cfg.get("NMS") or {}).items() if k in DEFAULT_NMS}}
+    return {"input_size": (width, height), "interp": int(resize.get("interp", cv2.INTER_LINEAR)),
+            "normalize": steps.get("NormalizeImage"), "nms": nms, "arch": cfg.get("arch")}
+
+
+class DetectorPredictor:
+    """Boxes of one image from a detector export (module docstring).
+
+    backend, threads, onnx_path, lite_python: as ``tasks.deploy.runtime_choice.open_runner``.
+    """
+
+    def __init__(self, model_dir, backend="auto", threads=2, onnx_path=None, lite_python=None):
+        self.model_dir = Path(model_dir)
+        cfg = read_detector_cfg(self.model_dir)
+        self.input_size, self.interp, self.nms = cfg["input_size"], cfg["interp"], cfg["nms"]
+        normalize = cfg["normalize"]
+        if normalize is None:  # fused: the network takes RGB 0..255
+            self._scale, self._shift = np.float32(1), np.zeros(3, np.float32)
+        else:  # (x / 255 - mean) / std as one multiply-add
+            std = np.asarray(normalize["std"], np.float32)
+            to_unit = 1 / 255 if normalize.get("is_scale", True) else 1
+            self._scale = (np.float32(to_unit) / std).astype(np.float32)
+            self._shift = (-np.asarray(normalize["mean"], np.float32) / std).astype(np.float32)
+        self.runner = open_runner(self.model_dir, backend, threads, onnx_path, lite_python)
+        self.backend = self.runner.backend
+        self.with_nms = "scale_factor" in self.runner.input_names
+        if not self.with_nms and len(self.runner.input_names) != 1:
+            raise ValueError(f"{self.model_dir}: detector inputs {self.runner.input_names}: expected 'image' "
+                             "(without NMS) or 'image' + 'scale_factor' (NMS in the graph)")
+        w, h = self.input_size
+        self.infer(*self.preprocess(np.zeros((h, w, 3), np.uint8)))  # warm-up, and a check of the outputs
+
+    def preprocess(self, image_bgr):
+        """image [H, W, 3] uint8 BGR -> (input [1, 3, h, w] float32, scale_factor [1, 2] (y, x))."""
+        height, width = image_bgr.shape[:2]
+        w, h = self.input_size
+        resized = cv2.resize(image_bgr, (w, h), interpolation=self.interp)
+        rgb = cv2.cvtColor(resized, cv2.COLOR_BGR2RGB).astype(np.float32)
+        chw = (rgb * self._scale + self._shift).transpose(2, 0, 1)[None]
+        return np.ascontiguousarray(chw), np.array([[h / height, w / width]], np.float32)
+
+    def infer(self, image, scale_factor):
+        """The runtime's raw outputs for one preprocessed image."""
+        if not self.with_nms:
+            return self.runner(image)
+        feeds = {"image": image, "scale_factor": scale_factor,
+                 "im_shape": np.array([image.shape[2:]], np.float32)}
+        return self.runner(*(feeds[name] for name in self.runner.input_names))
+
+    def postprocess(self, outputs, scale_factor, min_score=0.0):
+        """Raw outputs -> [K, 6] float32 rows (class, score, x1, y1, x2, y2) in original pixels,
+        scores >= ``min_score``. Without NMS in the graph, boxes under ``min_score`` are dropped
+        before NMS: a box only suppresses lower-scoring ones, so the kept rows are the same."""
+        if self.with_nms:
+            rows, count = outputs[0], int(np.asarray(outputs[1]).reshape(-1)[0])
+            rows = np.asarray(rows, np.float32).reshape(-1, 6)[:count]
+            return rows[(rows[:, 0] >= 0) & (rows[:, 1] >= min_score)]
+        scores, boxes = outputs
+        if scores.ndim != 3 or boxes.ndim != 3 or boxes.shape[-1] != 4 or scores.shape[2] != boxes.shape[1]:
+            raise ValueError(f"{self.model_dir}: detector outputs of shapes {[list(o.shape) for o in outputs]}; "
+                             "expected scores [B, C, N] and boxes [B, N, 4]")
+        scale_y, scale_x = scale_factor[0]
+        boxes = boxes[0] / np.array([scale_x, scale_y, scale_x, scale_y], np.float32)
+        # multiclass_nms keeps scores > its threshold: just under min_score keeps those equal to it
+        threshold = max(float(self.nms["score_threshold"]), float(np.nextafter(np.float32(min_score), -1)))
+        return multiclass_nms(boxes, scores[0], score_threshold=threshold, nms_threshold=self.nms["nms_threshold"],
+                              nms_top_k=self.nms["nms_top_k"], keep_top_k=self.nms["keep_top_k"])
+
+    def detect(self, image_bgr, min_score=0.0):
+        """Detections of one BGR image ([K, 6] rows, ``postprocess``)."""
+        image, scale_factor = self.preprocess(image_bgr)
+        return self.postprocess(self.infer(image, scale_factor), scale_factor, min_score)
+
+
+def person_boxes(rows):
+    """Detection rows of class 0 (the person) -> [N, 5] float32 (x, y, w, h, score)."""
+    rows = np.asarray(rows, np.float32).reshape(-1, 6)
+    rows = rows[rows[:, 0] == 0]
+    return np.concatenate([rows[:, 2:4], rows[:, 4:6] - rows[:, 2:4], rows[:, 1:2]], axis=1)

@@ -1,0 +1,195 @@
+"""Detector + TinyPose on images, folders, videos and a camera: what ``tinypose-infer`` runs.
+
+Per frame: decode -> person boxes (a ``BoxSource``: the detector, a boxes file, or the whole
+image) -> crops of every person kept (box score >= ``box_thr``) -> TinyPose on all of them in
+one batch (or chunks of ``keypoint_batch_size``) -> DARK decoding back to image pixels ->
+optional temporal smoothing (video) -> drawing. Each stage is timed (``StageTimes``), and the
+summary is printed in the shape of PaddleDetection's ``det_keypoint_unite_infer`` timer.
+
+Output (``run``): the drawn images (same names) or the drawn video (same fps and frame count),
+and ``keypoints.json``, a COCO keypoint results list validated against
+``schemas/keypoint_results.schema.json``: one record per person ``{"image_id", "file_name" |
+"frame", "category_id": 1, "bbox": [x, y, w, h], "box_score", "keypoints": [x1, y1, s1, ...],
+"score"}`` (+ ``"track_id"`` when smoothing), ``score`` = mean keypoint score x box score.
+``image_id`` is the frame index for a video; for an image, the id a boxes annotation file gives
+it, else its numeric file stem (COCO's 000000397133.jpg -> 397133), else its position.
+"""
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from tasks.annotations.coco import PERSON_ID
+from tasks.common.atomic import write_json
+from tasks.common.draw import draw_pose
+from tasks.common.schema import check_schema
+from tasks.deploy.detector_predictor import person_boxes
+from tasks.deploy.media import MediaError, open_video_writer, video_output_path
+
+RESULTS_NAME = "keypoints.json"
+RESULTS_SCHEMA = "keypoint_results"
+STAGES = ("decode", "detector", "crop", "keypoint", "postprocess", "draw")
+
+
+class StageTimes:
+    """Seconds spent per stage over a run; ``with times.stage("crop"): ...``."""
+
+    def __init__(self):
+        self.seconds = dict.fromkeys(STAGES, 0.0)
+
+    @contextmanager
+    def stage(self, name):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] += time.perf_counter() - start
+
+    def report(self, frames):
+        """PaddleDetection's "Inference Time Info" block, per frame, with this pipeline's stages."""
+        total = sum(self.seconds.values())
+        per_frame = total / max(frames, 1)
+        stages = ", ".join(f"{name}_time(ms): {1000 * self.seconds[name] / max(frames, 1):.2f}" for name in STAGES)
+        return "\n".join([
+            "------------------ Inference Time Info ----------------------",
+            f"total_time(ms): {1000 * total:.1f}, img_num: {frames}",
+            f"average latency time(ms): {1000 * per_frame:.2f}, QPS: {1 / per_frame if total else 0:.2f}",
+            stages,
+        ])
+
+
+class DetectorBoxes:
+    """A ``BoxSource`` from a ``DetectorPredictor``: person boxes [N, 5] (x, y, w, h, score)
+    scoring at least ``threshold``."""
+
+    def __init__(self, detector, threshold=0.5):
+        self.detector, self.threshold = detector, float(threshold)
+
+    def __call__(self, frame):
+        return person_boxes(self.detector.detect(frame.image, min_score=self.threshold))
+
+
+def xywh_to_xyxy(boxes):
+    """[N, 4 or 5] (x, y, w, h[, score]) -> (x1, y1, x2, y2[, score])."""
+    out = np.array(boxes, dtype=np.float32)
+    out[:, 2:4] += out[:, :2]
+    return out
+
+
+class JointPipeline:
+    """One frame at a time: boxes from ``box_source``, keypoints from ``keypoint_predictor``
+    (``tasks.deploy.predictor.KeypointPredictor``), optional ``smoother``
+    (``tasks.deploy.smoothing.KeypointSmoother``). ``keypoint_batch_size`` 0: every person of
+    a frame in one batch. ``times`` accumulates the stage times of every call."""
+
+    def __init__(self, keypoint_predictor, box_source, *, box_thr=0.5, keypoint_batch_size=0, smoother=None):
+        self.keypoints = keypoint_predictor
+        self.box_source = box_source
+        self.box_thr = float(box_thr)
+        self.batch_size = int(keypoint_batch_size)
+        self.smoother = smoother
+        self.times = StageTimes()
+        self.boxes_below_thr = 0
+
+    def __call__(self, frame):
+        """-> (boxes [N, 5] x, y, w, h, score; keypoints [N, K, 3]; track ids [N] or None)."""
+        with self.times.stage("detector"):
+            boxes = np.asarray(self.box_source(frame), np.float32).reshape(-1, 5)
+            kept = boxes[:, 4] >= self.box_thr
+            self.boxes_below_thr += int((~kept).sum())
+            boxes = boxes[kept]
+        if len(boxes) == 0:
+            return boxes, np.zeros((0, self.keypoints.num_joints, 3), np.float32), None
+        with self.times.stage("crop"):
+            crops, centers, scales = self.keypoints.preprocess(frame.image, boxes[:, :4])
+        with self.times.stage("keypoint"):
+            step = self.batch_size or len(crops)
+            heatmaps = np.concatenate([self.keypoints.runner(crops[i:i + step])[0]
+                                       for i in range(0, len(crops), step)])
+        with self.times.stage("postprocess"):
+            keypoints = self.keypoints.postprocess(heatmaps, centers, scales)
+            track_ids = None
+            if self.smoother is not None:
+                keypoints, track_ids = self.smoother(frame.index, xywh_to_xyxy(boxes)[:, :4], keypoints)
+        return boxes, keypoints, track_ids
+
+
+def coco_image_id(frame, box_source):
+    if frame.is_video_frame:
+        return frame.index
+    known = getattr(box_source, "image_id", lambda _: None)(frame)
+    if known is not None:
+        return known
+    stem = Path(frame.name).stem
+    return int(stem) if stem.isdigit() else frame.index
+
+
+def person_records(frame, image_id, boxes, keypoints, track_ids=None):
+    """COCO results records (module docstring) of one frame's persons."""
+    where = {"frame": frame.index} if frame.is_video_frame else {"file_name": frame.name}
+    records = []
+    for n, (box, person) in enumerate(zip(boxes, keypoints)):
+        box_score = float(box[4])
+        record = {
+            "image_id": image_id, **where, "category_id": PERSON_ID,
+            "bbox": [round(float(v), 2) for v in box[:4]], "box_score": round(box_score, 4),
+            "keypoints": [round(float(v), 4) for v in person.reshape(-1)],
+            "score": round(float(person[:, 2].mean()) * box_score, 4),
+        }
+        if track_ids is not None:
+            record["track_id"] = int(track_ids[n])
+        records.append(record)
+    return records
+
+
+def _timed_frames(media, times):
+    """The frames of ``media``, the time to decode each counted as "decode"."""
+    frames = iter(media)
+    while True:
+        with times.stage("decode"):
+            frame = next(frames, None)
+        if frame is None:
+            return
+        yield frame
+
+
+def run(pipeline, media, out_dir, *, score_thr=0.3, draw_boxes=True, progress=None):
+    """``pipeline`` (a ``JointPipeline``) on every frame of ``media``
+    (``tasks.deploy.media.open_input``); writes the drawn frames and ``keypoints.json`` into
+    ``out_dir``. Returns a summary dict (frames, persons, boxes_below_thr, failed, paths, times)."""
+    out_dir = Path(out_dir)
+    drawn = video_output_path(media.path, out_dir) if media.is_video else out_dir
+    if media.is_video and drawn.resolve() == media.path.resolve():
+        raise MediaError(f"--out {out_dir} holds the input video: the drawn video would replace it")
+    input_dir = media.path if media.path.is_dir() else media.path.parent
+    if not media.is_video and out_dir.resolve() == input_dir.resolve():
+        raise MediaError(f"--out {out_dir} is the input folder: the drawn images would replace the inputs")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    writer = open_video_writer(drawn, media.fps, media.size) if media.is_video else None
+    records, frames, persons = [], 0, 0
+    times = pipeline.times
+    try:
+        for frame in _timed_frames(media, times):
+            boxes, keypoints, track_ids = pipeline(frame)
+            records += person_records(frame, coco_image_id(frame, pipeline.box_source), boxes, keypoints, track_ids)
+            with times.stage("draw"):
+                canvas = draw_pose(frame.image, keypoints, xywh_to_xyxy(boxes) if draw_boxes else None, score_thr)
+                if writer is not None:
+                    writer.write(canvas)
+                elif not cv2.imwrite(str(out_dir / frame.name), canvas):
+                    raise MediaError(f"cannot write drawn image {out_dir / frame.name}")
+            frames += 1
+            persons += len(boxes)
+            if progress is not None:
+                progress(frames)
+    except KeyboardInterrupt:  # a camera runs until stopped: keep what was drawn
+        pass
+    finally:
+        if writer is not None:
+            writer.release()
+    results = write_json(out_dir / RESULTS_NAME, check_schema(records, RESULTS_SCHEMA, out_dir / RESULTS_NAME))
+    return {"frames": frames, "persons": persons, "boxes_below_thr": pipeline.boxes_below_thr,
+            "failed": list(media.failed), "results": str(results), "drawn": str(drawn),
+            "seconds": dict(times.seconds)}
