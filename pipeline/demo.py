@@ -12,15 +12,17 @@ import sys
 import luigi
 
 from pipeline.config import data_root, datasets_file
-from pipeline.tasks import (BuildMergedAnnotations, EvaluateTinyPose, ExportLiteModels,
-                            ExportOnnx, TrainTinyPose)
+from pipeline.tasks import (BuildMergedAnnotations, EvaluateDetector, EvaluateTinyPose,
+                            ExportLiteModels, ExportOnnx, TrainDetector, TrainTinyPose)
 
 
 def main():
     from tasks.sample.generate import generate_sample
     generate_sample(datasets_file().parent)
     evaluate, lite, onnx = EvaluateTinyPose(), ExportLiteModels(), ExportOnnx()
-    result = luigi.build([BuildMergedAnnotations(), evaluate, onnx, lite], detailed_summary=True)
+    evaluate_detector = EvaluateDetector()
+    result = luigi.build([BuildMergedAnnotations(), evaluate, evaluate_detector, onnx, lite],
+                         detailed_summary=True)
     print(result.summary_text)
     if not result.scheduling_succeeded:
         sys.exit(1)
@@ -36,6 +38,13 @@ def main():
     print(f"  evaluation:         {eval_dir} (drawn predictions in vis/)")
     print(f"  COCO keypoint AP on the sample's val2017: AP={metrics['AP']:.3f} "
           f"AP50={metrics['AP50']:.3f} AR={metrics['AR']:.3f}")
+    detector = TrainDetector(config=evaluate_detector.config).outputs()
+    detector_eval = evaluate_detector.outputs()["folder"]
+    boxes = json.loads((detector_eval / "metrics.json").read_text())
+    print(f"  trained detector:   {detector['weights']} (curves: {detector['curves']})")
+    print(f"  detector evaluation: {detector_eval} (drawn boxes in vis/)")
+    print(f"  COCO person bbox AP on the sample's val2017: AP={boxes['AP']:.3f} "
+          f"AP50={boxes['AP50']:.3f} AR={boxes['AR']:.3f}")
     print(f"  ONNX model:         {onnx.outputs()['onnx']}")
     print("  Paddle-Lite files:")
     for model in json.loads(lite.outputs()["manifest"].read_text())["models"]:
