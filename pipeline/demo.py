@@ -2,9 +2,11 @@
 
     LUIGI_CONFIG_PATH=configs/demo.cfg python -m pipeline.demo
 
-Generates the sample archives into the folder of the configured datasets YAML
-(data/sample: deterministic, a few seconds, unchanged files are left alone), runs
-the real nodes on them through Luigi, then prints where the results are.
+Generates the sample archives and the sample video into the folder of the configured
+datasets YAML (data/sample: deterministic, a few seconds, unchanged files are left
+alone), runs the real nodes on them through Luigi (the detector + TinyPose pipeline AP
+included), then the joint command (tinypose-infer) on the sample's val images and the
+video, and prints where the results are.
 """
 import json
 import sys
@@ -12,16 +14,32 @@ import sys
 import luigi
 
 from pipeline.config import data_root, datasets_file
-from pipeline.tasks import (BuildMergedAnnotations, EvaluateDetector, EvaluateTinyPose,
-                            ExportLiteModels, ExportOnnx, TrainDetector, TrainTinyPose)
+from pipeline.tasks import (BuildMergedAnnotations, EvaluateDetector, EvaluatePipeline, EvaluateTinyPose,
+                            ExportInferenceModel, ExportLiteModels, ExportOnnx, TrainDetector, TrainTinyPose)
+from tasks.datasets.layout import COCO_VAL_IMAGES, IMAGE_LINKS
+
+
+def run_joint_command(evaluate_pipeline, video):
+    """tinypose-infer with the two exports on the sample's val images and on the video;
+    returns the output folders."""
+    from tasks.deploy.cli import main as tinypose_infer
+
+    models = ["--det-model", str(ExportInferenceModel(config=evaluate_pipeline.det_config).outputs()["model_dir"]),
+              "--model", str(ExportInferenceModel(config=evaluate_pipeline.keypoint_config).outputs()["model_dir"])]
+    out = {"images": data_root() / "joint" / "images", "video": data_root() / "joint" / "video"}
+    tinypose_infer([*models, "--image-dir", str(data_root() / IMAGE_LINKS[COCO_VAL_IMAGES]), "--out", str(out["images"])])
+    tinypose_infer([*models, "--video", str(video), "--smooth", "--out", str(out["video"])])
+    return out
 
 
 def main():
     from tasks.sample.generate import generate_sample
+    from tasks.sample.video import write_sample_video
     generate_sample(datasets_file().parent)
+    video = write_sample_video(datasets_file().parent)["video"]
     evaluate, lite, onnx = EvaluateTinyPose(), ExportLiteModels(), ExportOnnx()
-    evaluate_detector = EvaluateDetector()
-    result = luigi.build([BuildMergedAnnotations(), evaluate, evaluate_detector, onnx, lite],
+    evaluate_detector, evaluate_pipeline = EvaluateDetector(), EvaluatePipeline()
+    result = luigi.build([BuildMergedAnnotations(), evaluate, evaluate_detector, evaluate_pipeline, onnx, lite],
                          detailed_summary=True)
     print(result.summary_text)
     if not result.scheduling_succeeded:
@@ -45,10 +63,20 @@ def main():
     print(f"  detector evaluation: {detector_eval} (drawn boxes in vis/)")
     print(f"  COCO person bbox AP on the sample's val2017: AP={boxes['AP']:.3f} "
           f"AP50={boxes['AP50']:.3f} AR={boxes['AR']:.3f}")
+    pipeline_dir = evaluate_pipeline.outputs()["folder"]
+    joint = json.loads((pipeline_dir / "metrics.json").read_text())
+    print(f"  detector + TinyPose: {pipeline_dir} (metrics.json, pipeline_table.md)")
+    print(f"  keypoint AP with the detector's boxes (threshold 0.5, no flip) on the sample's val2017: "
+          f"single person AP={joint['single']['AP']:.3f}, <= 6 persons AP={joint['multi']['AP']:.3f} "
+          f"({joint['multi']['ms_per_image']:.1f} ms per image)")
     print(f"  ONNX model:         {onnx.outputs()['onnx']}")
     print("  Paddle-Lite files:")
     for model in json.loads(lite.outputs()["manifest"].read_text())["models"]:
         print(f"    {data_root() / 'lite' / model['nb']}  {model['size'] / 1e6:.2f} MB")
+    print("\nJoint command (tinypose-infer) on the sample:")
+    joint_out = run_joint_command(evaluate_pipeline, video)
+    print(f"  drawn val images (boxes and skeletons): {joint_out['images']}")
+    print(f"  drawn video: {joint_out['video'] / video.name} (keypoints.json beside it)")
 
 
 if __name__ == "__main__":

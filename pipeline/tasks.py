@@ -9,8 +9,9 @@ from pipeline.deploy_nodes import (ConvertLiteModel, ExportInferenceModel, Expor
                                    ExportOnnx)
 from pipeline.detector_nodes import EvaluateDetector, TrainDetector
 from pipeline.keypoint_nodes import EvaluateTinyPose, TrainTinyPose
+from pipeline.pipeline_nodes import EvaluatePipeline
 
 __all__ = ["DownloadArchive", "ExtractArchive", "ConvertAIChallenger", "BuildMergedAnnotations",
            "TrainTinyPose", "EvaluateTinyPose", "TrainDetector", "EvaluateDetector",
            "ExportInferenceModel", "ExportOnnx",
-           "ConvertLiteModel", "ExportLiteModels"]
+           "ConvertLiteModel", "ExportLiteModels", "EvaluatePipeline"]

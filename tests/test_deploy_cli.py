@@ -1,4 +1,5 @@
-"""tinypose-infer (tasks/deploy/cli.py) on generated images and a video, with and without a boxes file."""
+"""tinypose-infer (tasks/deploy/cli.py) on generated images and a video, with and without a boxes file
+(the detector's part: tests/test_deploy_joint.py)."""
 import json
 import os
 import subprocess
@@ -9,8 +10,11 @@ import cv2
 import numpy as np
 import pytest
 
-from tasks.deploy.cli import ModelDirError, check_model_dir, default_onnx, main
+from tasks.deploy.cli import main
+from tasks.deploy.export_dir import ModelDirError, check_export
+from tasks.deploy.infer_cfg import keypoint_infer_cfg
 from tasks.deploy.predictor import KeypointPredictor
+from tasks.deploy.runtime_choice import default_onnx
 
 VIDEO_SIZE, VIDEO_FPS, VIDEO_FRAMES = (160, 120), 10.0, 5
 
@@ -59,7 +63,8 @@ def test_one_image_whole_image_box(model_dir, inputs, tmp_path, capsys):
     _check_person(records[0], [0, 0, 200, 90])
     assert cv2.imread(str(tmp_path / "000000000042.jpg")).shape == (90, 200, 3)
     summary = capsys.readouterr().out
-    assert "1 images, 1 persons" in summary and "ms/person (onnxruntime, 2 threads)" in summary
+    assert "1 images, 1 persons (onnxruntime, 2 threads)" in summary
+    assert "img_num: 1" in summary and "keypoint_time(ms): " in summary  # PaddleDetection's timer block
 
 
 def test_folder_with_annotation_boxes(model_dir, inputs, tmp_path, capsys):
@@ -110,7 +115,7 @@ def test_video_with_detector_results(model_dir, inputs, tmp_path, capsys):
     assert records[1]["box_score"] == pytest.approx(0.7)
     assert (tmp_path / "out" / "clip.avi").stat().st_size > 0
     summary = capsys.readouterr().out
-    assert "5 frames, 2 persons" in summary and "1 boxes under --box-thr 0.5 skipped" in summary
+    assert "5 frames, 2 persons" in summary and "1 boxes under --det-threshold 0.5 skipped" in summary
 
 
 def test_missing_inputs_name_the_file_and_the_fix(model_dir, inputs, tmp_path):
@@ -149,15 +154,22 @@ def test_default_onnx_prefers_the_folder_then_a_fresh_pipeline_file(tmp_path):
 
 
 def test_model_dir_needs_weights_infer_cfg_and_either_program(tmp_path):
+    import yaml
     (tmp_path / "model.pdiparams").write_bytes(b"w")
-    (tmp_path / "infer_cfg.yml").write_text("{}")
+    (tmp_path / "infer_cfg.yml").write_text(yaml.safe_dump(keypoint_infer_cfg([96, 128])))
     with pytest.raises(ModelDirError, match=r"lacks model.pdmodel or model.json: not an exported"):
-        check_model_dir(tmp_path)
+        check_export(tmp_path)
     (tmp_path / "model.json").write_text("{}")  # PaddleDetection's Paddle-3 releases carry only this
-    assert check_model_dir(tmp_path) == tmp_path
+    assert check_export(tmp_path) == tmp_path
+    with pytest.raises(ModelDirError, match=r"is not a detector model: its infer_cfg.yml Preprocess is "
+                                            r"\['TopDownEvalAffine', 'NormalizeImage', 'Permute'\]"):
+        check_export(tmp_path, "detector")
+    (tmp_path / "infer_cfg.yml").write_text("{}")
+    with pytest.raises(ModelDirError, match="no readable Preprocess list"):
+        check_export(tmp_path)
     (tmp_path / "infer_cfg.yml").unlink()
     with pytest.raises(ModelDirError, match="lacks infer_cfg.yml"):
-        check_model_dir(tmp_path)
+        check_export(tmp_path)
 
 
 @pytest.mark.slow
@@ -173,6 +185,7 @@ def test_console_script_on_a_video_agrees_with_the_predictor(model_dir, inputs, 
                            "--boxes", str(boxes), "--threads", "1"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     assert "5 frames, 3 persons" in proc.stdout.strip().splitlines()[-1]
+    assert "------------------ Inference Time Info ----------------------" in proc.stdout
     records = json.loads((out / "keypoints.json").read_text())
     assert [r["frame"] for r in records] == [1, 1, 4]
 

@@ -28,12 +28,13 @@ def draw_pose(image_bgr, keypoints, boxes=None, score_thr=0.3):
     keypoints = np.asarray(keypoints, dtype=np.float32).reshape(-1, 17, 3)
     thickness = max(1, round(min(canvas.shape[:2]) / 200))
     if boxes is not None:
-        for box in np.atleast_2d(np.asarray(boxes, dtype=np.float32)):
+        box_thickness = max(2, thickness)  # a 1-pixel line fades in a compressed video
+        for box in np.asarray(boxes, dtype=np.float32).reshape(-1, np.shape(boxes)[-1]):
             x1, y1, x2, y2 = (int(round(v)) for v in box[:4])
-            cv2.rectangle(canvas, (x1, y1), (x2, y2), BOX_COLOR, thickness)
+            cv2.rectangle(canvas, (x1, y1), (x2, y2), BOX_COLOR, box_thickness)
             if box.shape[0] > 4:
-                cv2.putText(canvas, f"{box[4]:.2f}", (x1, max(y1 - 3, 10)), cv2.FONT_HERSHEY_SIMPLEX,
-                            0.4 * thickness, BOX_COLOR, thickness)
+                cv2.putText(canvas, f"{box[4]:.2f}", (x1, max(y1 - 4, 10)), cv2.FONT_HERSHEY_SIMPLEX,
+                            0.4 * thickness, BOX_COLOR, thickness, cv2.LINE_AA)
     for person in keypoints:
         shown = person[:, 2] >= score_thr
         points = [(int(round(x)), int(round(y))) for x, y in person[:, :2]]

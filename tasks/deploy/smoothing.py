@@ -87,7 +87,7 @@ class KeypointSmoother:
     much a still joint is smoothed and how fast the filter opens up with speed.
     """
 
-    def __init__(self, fps, min_cutoff=1.0, beta=1.0, d_cutoff=1.0, min_iou=0.3, max_age=5):
+    def __init__(self, fps, min_cutoff=1.0, beta=5.0, d_cutoff=1.0, min_iou=0.3, max_age=5):
         self.fps = float(fps)
         self.tracker = IouTracker(min_iou, max_age)
         self._filter_args = (min_cutoff, beta, d_cutoff)

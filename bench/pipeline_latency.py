@@ -1,0 +1,146 @@
+"""Whole-pipeline CPU latency of detector + TinyPose (the joint command's per-frame work).
+
+    .venv/bin/python bench/pipeline_latency.py [--iters 30] [--warmup 5]
+
+PicoDet-S 192x192 (exported without NMS in the graph: NMS in numpy, as tinypose-infer
+runs it) and TinyPose 128x96, both with synthetic weights (latency does not depend on
+their values), 2 threads each, on a 640x480 frame already decoded (decoding a JPEG of that
+size is timed apart and listed). One frame = detector (resize, normalize, network, NMS) +
+crops + TinyPose on every person in one batch + DARK decoding, for 1 and 6 fixed person
+boxes (synthetic weights give arbitrary detections, so the persons are given). Each runtime
+(onnxruntime, paddle.inference with oneDNN, Paddle-Lite x86 through its persistent worker)
+runs in a fresh process, the same two exports for all. Median [p10-p90] of ``--iters``
+frames. Writes bench/out/pipeline_latency.json; the last line is
+``one_person_ms=... six_persons_ms=... paddle_one_person_ms=... paddle_six_persons_ms=...``
+with the fastest runtime first.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+THREADS = 2
+DET_SIZE, KPT_SIZE = [192, 192], [96, 128]  # [w, h]
+FRAME_SIZE = (640, 480)
+RUNTIMES = ("onnxruntime", "paddle", "lite")
+PERSONS = {"one_person": 1, "six_persons": 6}
+
+
+def export_models(root):
+    """The two synthetic-weight exports (+ model.onnx beside each) under ``root``."""
+    from tasks.deploy.export import export_inference_model
+    from tasks.deploy.onnx import export_onnx
+    from tasks.deploy.synthetic import synthetic_model, synthetic_tinypose
+    from tasks.detection.model import PicoDet
+
+    det, kpt = root / "picodet_s_192", root / "tinypose_128x96"
+    export_inference_model(synthetic_model(PicoDet(), "PicoDet"), det, DET_SIZE, architecture="PicoDet",
+                           with_nms=False)
+    export_inference_model(synthetic_tinypose(), kpt, KPT_SIZE, architecture="TinyPose")
+    for folder in (det, kpt):
+        export_onnx(folder, folder / "model.onnx")
+    return det, kpt
+
+
+def frame_and_boxes():
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 256, (FRAME_SIZE[1], FRAME_SIZE[0], 3), dtype=np.uint8)
+    frame = cv2.GaussianBlur(frame, (9, 9), 3)  # photo-like, so the JPEG decode time means something
+    boxes = np.array([[30 + 100 * i, 60 + 20 * (i % 2), 90, 260, 0.9] for i in range(6)], np.float32)
+    return frame, boxes
+
+
+def measure(runtime, det_dir, kpt_dir, iters, warmup):
+    """{case: [ms per frame]} for one runtime, in this process."""
+    from tasks.deploy.boxes import Frame
+    from tasks.deploy.detector_predictor import DetectorPredictor
+    from tasks.deploy.joint import JointPipeline
+    from tasks.deploy.predictor import KeypointPredictor
+
+    detector = DetectorPredictor(det_dir, backend=runtime, threads=THREADS)
+    keypoints = KeypointPredictor(kpt_dir, backend=runtime, threads=THREADS)
+    image, boxes = frame_and_boxes()
+    frame = Frame(0, "bench.png", image)
+    times = {}
+    for case, persons in PERSONS.items():
+        def source(f, n=persons):
+            detector.detect(f.image, min_score=0.5)  # the detector's whole work, its boxes replaced
+            return boxes[:n]
+        pipeline = JointPipeline(keypoints, source)
+        for _ in range(warmup):
+            pipeline(frame)
+        times[case] = []
+        for _ in range(iters):
+            start = time.perf_counter()
+            pipeline(frame)
+            times[case].append(1000 * (time.perf_counter() - start))
+    return times
+
+
+def decode_ms(iters):
+    image, _ = frame_and_boxes()
+    data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])[1]
+    times = []
+    for _ in range(iters):
+        start = time.perf_counter()
+        cv2.imdecode(data, cv2.IMREAD_COLOR)
+        times.append(1000 * (time.perf_counter() - start))
+    return float(np.median(times))
+
+
+def summary(times):
+    return {"median": round(float(np.median(times)), 2), "p10": round(float(np.percentile(times, 10)), 2),
+            "p90": round(float(np.percentile(times, 90)), 2)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--iters", type=int, default=30)
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--child", nargs=3, metavar=("RUNTIME", "DET", "KPT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        runtime, det, kpt = args.child
+        print("RESULT " + json.dumps(measure(runtime, det, kpt, args.iters, args.warmup)))
+        return
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="pipeline-bench-") as tmp:
+        det, kpt = export_models(Path(tmp))
+        for runtime in RUNTIMES:
+            proc = subprocess.run([sys.executable, __file__, "--iters", str(args.iters), "--warmup",
+                                   str(args.warmup), "--child", runtime, str(det), str(kpt)],
+                                  capture_output=True, text=True, timeout=1800)
+            if proc.returncode != 0:
+                print(f"{runtime}: failed\n{(proc.stdout + proc.stderr)[-2000:]}")
+                continue
+            times = json.loads(proc.stdout.split("RESULT ", 1)[1].splitlines()[0])
+            results[runtime] = {case: summary(t) for case, t in times.items()}
+            print(f"{runtime:12s} " + "  ".join(f"{case} {s['median']:.2f} ms [{s['p10']:.2f}-{s['p90']:.2f}]"
+                                                 for case, s in results[runtime].items()))
+    decode = decode_ms(50)
+    fastest = min(results, key=lambda r: results[r]["one_person"]["median"] + results[r]["six_persons"]["median"])
+    report = {"threads": THREADS, "frame": list(FRAME_SIZE), "jpeg_decode_ms": round(decode, 2), "runtimes": results,
+              "fastest": fastest, "loadavg_1min_after": os.getloadavg()[0]}
+    out = REPO / "bench" / "out" / "pipeline_latency.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    print(f"fastest: {fastest}; JPEG decode of the {FRAME_SIZE[0]}x{FRAME_SIZE[1]} frame (not included): "
+          f"{decode:.2f} ms; load average after: {report['loadavg_1min_after']:.1f}")
+    best, paddle = results[fastest], results["paddle"]
+    print(f"one_person_ms={best['one_person']['median']:.2f} six_persons_ms={best['six_persons']['median']:.2f} "
+          f"paddle_one_person_ms={paddle['one_person']['median']:.2f} "
+          f"paddle_six_persons_ms={paddle['six_persons']['median']:.2f}")
+
+
+if __name__ == "__main__":
+    main()

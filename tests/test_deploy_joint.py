@@ -1,0 +1,149 @@
+"""The joint command end to end: an exported detector (the hand-made one of
+test_deploy_joint_detector.py) + TinyPose (synthetic weights) on sample images and the
+sample video, through tinypose-infer's main() and its console script."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from tasks.common.draw import BOX_COLOR
+from tasks.common.schema import check_schema
+from tasks.deploy.boxes import Frame
+from tasks.deploy.cli import main
+from tasks.deploy.joint import JointPipeline
+from tasks.deploy.predictor import KeypointPredictor
+from tasks.sample.video import FPS, FRAMES, SIZE, render_frames, write_sample_video
+from test_deploy_joint_detector import dark_detector_export, iou_xywh
+
+
+@pytest.fixture(scope="module")
+def detector_dir(tmp_path_factory):
+    det = dark_detector_export(tmp_path_factory.mktemp("det") / "picodet")
+    from tasks.deploy.onnx import export_onnx
+    export_onnx(det, det / "model.onnx")  # else every run converts it again
+    return det
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    root = tmp_path_factory.mktemp("joint")
+    video = write_sample_video(root)
+    truth = json.loads(video["truth"].read_text())["frames"]
+    frames, _ = render_frames()
+    images = root / "images"
+    images.mkdir()
+    for index in (0, 20, 35):
+        cv2.imwrite(str(images / f"walk_{index:02d}.png"), frames[index])
+    (images / "broken.jpg").write_bytes(b"not a jpeg at all")
+    (images / "readme.txt").write_text("not an image")
+    return {"video": video["video"], "truth": truth, "images": images, "frames": frames}
+
+
+def _has_box_drawn(image, bbox):
+    """Most rows of the box's left edge show the box colour (within video compression)."""
+    x, y, w, h = (int(round(v)) for v in bbox)
+    edge = image[y + 3:y + h - 3, max(x - 2, 0):x + 3].astype(int)
+    near = np.abs(edge - BOX_COLOR).sum(axis=2) < 120
+    return near.any(axis=1).mean() > 0.5  # skeleton lines may cross it
+
+
+def test_video_frames_in_frames_out_with_boxes_on_the_figure(detector_dir, tinypose_export, sample, tmp_path,
+                                                             capsys):
+    out = tmp_path / "out"
+    assert main(["--det-model", str(detector_dir), "--model", str(tinypose_export), "--video", str(sample["video"]),
+                 "--out", str(out), "--smooth", "--threads", "1"]) == 0
+    records = check_schema(json.loads((out / "keypoints.json").read_text()), "keypoint_results", "keypoints.json")
+    assert [r["frame"] for r in records] == list(range(FRAMES))
+    assert {r["track_id"] for r in records} == {0}  # one walking person, one track
+    for record, truth in zip(records, sample["truth"]):
+        assert iou_xywh(record["bbox"], truth["bbox"]) > 0.75 and record["box_score"] == pytest.approx(1)
+    drawn = cv2.VideoCapture(str(out / "sample_walk.mp4"))
+    assert drawn.get(cv2.CAP_PROP_FPS) == pytest.approx(FPS)
+    images = []
+    while (frame := drawn.read())[0]:
+        images.append(frame[1])
+    drawn.release()
+    assert len(images) == FRAMES and images[0].shape == (SIZE[1], SIZE[0], 3)
+    assert all(_has_box_drawn(image, r["bbox"]) for image, r in zip(images, records))
+    printed = capsys.readouterr().out
+    assert f"img_num: {FRAMES}" in printed and "det_time(ms)" not in printed and "detector_time(ms): " in printed
+    assert f"{FRAMES} frames, {FRAMES} persons (detector onnxruntime, keypoints onnxruntime, 1 threads)" in printed
+
+
+def test_folder_runs_past_a_broken_image(detector_dir, tinypose_export, sample, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["--det-model", str(detector_dir), "--model", str(tinypose_export), "--image-dir",
+                 str(sample["images"]), "--out", str(out), "--threads", "1"]) == 0
+    records = json.loads((out / "keypoints.json").read_text())
+    assert [r["file_name"] for r in records] == ["walk_00.png", "walk_20.png", "walk_35.png"]
+    for record in records:
+        truth = sample["truth"][int(record["file_name"][5:7])]
+        assert iou_xywh(record["bbox"], truth["bbox"]) > 0.75
+        assert _has_box_drawn(cv2.imread(str(out / record["file_name"])), record["bbox"])
+    assert sorted(p.name for p in out.iterdir()) == ["keypoints.json", "walk_00.png", "walk_20.png", "walk_35.png"]
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert "3 images, 3 persons" in last and f"broken.jpg not read: cannot read image {sample['images']}" in last
+    assert "1 non-image files" in last
+
+
+def test_clear_errors(detector_dir, tinypose_export, sample, tmp_path):
+    base = ["--model", str(tinypose_export), "--out", str(tmp_path / "out")]
+    with pytest.raises(SystemExit, match=r"cannot read image .*broken.jpg: not an image"):
+        main([*base, "--image", str(sample["images"] / "broken.jpg")])
+    bad_video = tmp_path / "clip.mp4"
+    bad_video.write_bytes(b"\x00" * 1000)
+    with pytest.raises(SystemExit, match=f"cannot read video {bad_video}: cv2 cannot open it"):
+        main([*base, "--video", str(bad_video)])
+    with pytest.raises(SystemExit, match=r"detector model folder .* lacks model.pdiparams, infer_cfg.yml, "
+                                         r"model.pdmodel or model.json: not an exported inference model"):
+        main([*base, "--det-model", str(tmp_path), "--image-dir", str(sample["images"])])
+    with pytest.raises(SystemExit, match=r"is not a detector model: .*arch 'HRNet'.*ExportInferenceModel "
+                                         r"--config configs/picodet_s_192_pedestrian.yml"):
+        main([*base, "--det-model", str(tinypose_export), "--image-dir", str(sample["images"])])
+    with pytest.raises(SystemExit, match=r"is not a keypoint model"):
+        main(["--model", str(detector_dir), "--out", str(tmp_path / "o"), "--image-dir", str(sample["images"])])
+    with pytest.raises(SystemExit, match=r"--image-dir .*walk_00.png: expected a folder"):
+        main([*base, "--image-dir", str(sample["images"] / "walk_00.png")])
+    with pytest.raises(SystemExit, match="--smooth .* needs --video or --camera"):
+        main([*base, "--smooth", "--image", str(sample["images"] / "walk_00.png")])
+    with pytest.raises(SystemExit, match="cannot open camera 97"):
+        main([*base, "--camera", "97"])
+
+
+def test_six_persons_in_one_batch_equal_one_by_one(tinypose_export, sample):
+    predictor = KeypointPredictor(tinypose_export, threads=1)
+    image = np.concatenate([np.concatenate(sample["frames"][i:i + 3], axis=1) for i in (0, 20)], axis=0)
+    boxes = np.array([[x * SIZE[0] + 40 + 10 * i, y * SIZE[1] + 20, 150, 200, 0.9]
+                      for i, (y, x) in enumerate(np.ndindex(2, 3))], np.float32)
+
+    def source(_):
+        return boxes
+
+    frame = Frame(0, "six.png", image)
+    together = JointPipeline(predictor, source)(frame)[1]
+    alone = JointPipeline(predictor, source, keypoint_batch_size=1)(frame)[1]
+    assert together.shape == (6, 17, 3)
+    np.testing.assert_allclose(together, alone, atol=1e-3, rtol=0)
+    assert np.abs(together[0] - together[1]).max() > 1  # different persons, different keypoints
+
+
+@pytest.mark.slow
+def test_console_script_as_a_user_runs_it(detector_dir, tinypose_export, sample, tmp_path):
+    script = Path(sys.executable).with_name("tinypose-infer")
+    assert script.is_file(), f"{script} missing: `make setup` installs the project into .venv"
+    out = tmp_path / "out"
+    proc = subprocess.run([str(script), "--det-model", str(detector_dir), "--model", str(tinypose_export),
+                           "--video", str(sample["video"]), "--out", str(out), "--smooth", "--runtime", "onnx"],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    lines = proc.stdout.strip().splitlines()
+    assert lines[-4] == "------------------ Inference Time Info ----------------------"
+    assert f"{FRAMES} frames, {FRAMES} persons" in lines[-1] and str(out / "sample_walk.mp4") in lines[-1]
+    proc = subprocess.run([str(script), "--det-model", str(tmp_path), "--model", str(tinypose_export),
+                           "--video", str(sample["video"]), "--out", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1 and "tinypose-infer: error: detector model folder" in proc.stderr
