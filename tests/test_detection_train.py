@@ -78,8 +78,9 @@ def _cli(cfg_path, ann, images, out):
 @pytest.mark.slow
 def test_kill_and_resume_matches_an_uninterrupted_run(tmp_path):
     ann, images = make_tiny_coco(tmp_path / "data", num_images=6)
-    # the sample's augmentation, EMA and a loader worker process, as the shipped configs have
-    cfg = tiny_config(data={"num_workers": 1})
+    # the published augmentation (every random transform), EMA and a loader worker process
+    published = load_config(ROOT / "configs" / "picodet_s_192_pedestrian.yml")["data"]["train_pipeline"]
+    cfg = tiny_config(data={"num_workers": 1, "train_pipeline": published})
     assert cfg["train"]["use_ema"] and cfg["loss"]["static_assigner_epoch"] == 2
     cfg_path = dump_config(cfg, tmp_path / "tiny.yml")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
