@@ -1,20 +1,49 @@
-"""Deploy nodes: Paddle inference export, ONNX, Paddle-Lite .nb files (FP32, FP16)."""
+"""Deploy nodes: Paddle inference export, ONNX, Paddle-Lite .nb files (FP32, FP16), the mobile bundle.
+
+Every node takes a model config of any architecture (TinyPose, PicoDet): its `architecture:`
+picks the node that trains it (`TRAIN_NODES`). A detector is exported with NMS in the graph
+(PaddleDetection's default; what Paddle-Lite and its C++ demo run) or, with `--without-nms`,
+without it (what ONNX gets: paddle2onnx's NMS runs batch 1 only).
+"""
 import luigi
 
 from pipeline.base import CachedTask
 from pipeline.config import data_root, pipeline, resolve
 from pipeline.data_nodes import IMAGE_LINKS, ExtractArchive
+from pipeline.detector_nodes import TrainDetector
 from pipeline.keypoint_nodes import KeypointConfigMixin, TrainTinyPose
 from tasks.common.fingerprint import sha256_file
 from tasks.deploy.lite import PRECISIONS
+from tasks.models import WITH_NMS, load_model_config
+
+# config `architecture` -> the node whose `weights` output is exported
+TRAIN_NODES = {"TinyPose": TrainTinyPose, "PicoDet": TrainDetector}
+DEFAULT_LITE_CONFIGS = ["configs/tinypose_128x96.yml", "configs/tinypose_256x192.yml",
+                        "configs/picodet_s_192_pedestrian.yml", "configs/picodet_s_320_pedestrian.yml"]
+
+
+def check_paths() -> dict:
+    """Where the fixed inputs every converted file is checked on come from (COCO val2017)."""
+    val_ann = ExtractArchive(dataset="coco", archive="annotations_trainval2017").located()["files"]["val"]
+    return {"val_ann": val_ann, "image_root": data_root() / IMAGE_LINKS[("coco", "val2017")]}
 
 
 class ModelSourceMixin(KeypointConfigMixin):
-    """A model config plus its weights: the DAG's trained ones, or any `.pdparams`
-    given with `weights` (PaddleDetection's released files included)."""
+    """A model config of any architecture plus its weights: the DAG's trained ones, or any
+    `.pdparams` given with `weights` (PaddleDetection's released files included)."""
     weights = luigi.Parameter(default="", description="a .pdparams to use instead of training")
     fuse_normalize = luigi.BoolParameter(default=False,
                                          description="the network takes RGB 0..255 and normalizes itself")
+
+    def model_config(self) -> dict:
+        return load_model_config(resolve(self.config))
+
+    def has_nms(self) -> bool:
+        """Whether the config's architecture is exported with NMS in the graph by default."""
+        return self.model_config()["architecture"] in WITH_NMS
+
+    def train_task(self):
+        return TRAIN_NODES[self.model_config()["architecture"]](config=self.config)
 
     def export_name(self) -> str:
         """The config's name, tagged with what else changes the exported network, so
@@ -25,12 +54,10 @@ class ModelSourceMixin(KeypointConfigMixin):
         return name + ("_fused" if self.fuse_normalize else "")
 
     def weights_path(self):
-        if self.weights:
-            return resolve(self.weights)
-        return TrainTinyPose(config=self.config).outputs()["weights"]
+        return resolve(self.weights) if self.weights else self.train_task().outputs()["weights"]
 
     def model_requires(self) -> dict:
-        return {} if self.weights else {"trained": TrainTinyPose(config=self.config)}
+        return {} if self.weights else {"trained": self.train_task()}
 
     def signature_params(self):
         params = super().signature_params()
@@ -38,26 +65,28 @@ class ModelSourceMixin(KeypointConfigMixin):
             params["weights_sha256"] = sha256_file(self.weights_path())
         return params
 
-    def export_task(self):
-        return ExportInferenceModel(config=self.config, weights=self.weights,
-                                    fuse_normalize=self.fuse_normalize)
+    def export_task(self, without_nms=False):
+        return ExportInferenceModel(config=self.config, weights=self.weights, fuse_normalize=self.fuse_normalize,
+                                    without_nms=without_nms)
 
     def check_requires(self) -> dict:
         return {"val_annotations": ExtractArchive(dataset="coco", archive="annotations_trainval2017"),
                 "val_images": ExtractArchive(dataset="coco", archive="val2017")}
 
-    def check_paths(self) -> dict:
-        """Where the fixed persons every converted file is checked on come from (COCO val2017)."""
-        val_ann = ExtractArchive(dataset="coco", archive="annotations_trainval2017").located()["files"]["val"]
-        return {"val_ann": val_ann, "image_root": data_root() / IMAGE_LINKS[("coco", "val2017")]}
-
 
 class ExportInferenceModel(ModelSourceMixin, CachedTask):
     """model.json (PIR) + model.pdmodel (legacy, for Paddle-Lite) sharing model.pdiparams, + infer_cfg.yml."""
-    code_version = 2  # both programs; interpolation-free upsampling
+    without_nms = luigi.BoolParameter(default=False, description="a detector: leave NMS out of the graph "
+                                      "(outputs scores + boxes; export/<name>_no_nms/)")
 
     def requires(self):
+        if self.without_nms and not self.has_nms():
+            raise ValueError(f"--without-nms: {self.config} is a {self.model_config()['architecture']} config, "
+                             f"whose export has no NMS (NMS exports: {list(WITH_NMS)})")
         return self.model_requires()
+
+    def export_name(self) -> str:
+        return super().export_name() + ("_no_nms" if self.without_nms else "")
 
     def outputs(self):
         return {"model_dir": data_root() / "export" / self.export_name()}
@@ -69,31 +98,36 @@ class ExportInferenceModel(ModelSourceMixin, CachedTask):
         from tasks.deploy.artifacts import export_model
         self.progress(f"exporting {self.export_name()}")
         return export_model(self.model_config(), self.weights_path(), out["model_dir"],
-                            fuse_normalize=self.fuse_normalize)
+                            fuse_normalize=self.fuse_normalize, with_nms=not self.without_nms)
 
 
 class ExportOnnx(ModelSourceMixin, CachedTask):
-    """ONNX (paddle2onnx), checked with onnxruntime against Paddle inference."""
+    """ONNX (paddle2onnx), checked with onnxruntime against Paddle inference; a detector's
+    from its export without NMS (onnx/<name>_no_nms.onnx)."""
+
+    def export_task(self, without_nms=None):
+        return super().export_task(self.has_nms() if without_nms is None else without_nms)
 
     def requires(self):
         return {"export": self.export_task(), **self.check_requires()}
 
     def outputs(self):
-        return {"onnx": data_root() / "onnx" / f"{self.export_name()}.onnx"}
+        return {"onnx": data_root() / "onnx" / f"{self.export_task().export_name()}.onnx"}
 
     def manifest_path(self):
-        return data_root() / "onnx" / f"{self.export_name()}.manifest.json"
+        return data_root() / "onnx" / f"{self.export_task().export_name()}.manifest.json"
 
     def build(self, out):
         from tasks.deploy.artifacts import export_checked_onnx
         self.progress("converting to ONNX")
         return export_checked_onnx(self.model_config(), self.export_task().outputs()["model_dir"], out["onnx"],
-                                   **self.check_paths(), fuse_normalize=self.fuse_normalize)
+                                   **check_paths(), fuse_normalize=self.fuse_normalize, with_nms=not self.has_nms())
 
 
 class ConvertLiteModel(ModelSourceMixin, CachedTask):
     """An ARM `.nb` file, proven: its x86 twin must reproduce Paddle inference (FP32), and
-    an FP16 file's cost is estimated with float16-rounded weights (FP16 runs on ARM only)."""
+    an FP16 file's cost is estimated with float16-rounded weights (FP16 runs on ARM only).
+    A detector's holds its NMS (Paddle-Lite runs multiclass_nms3 on ARM and x86)."""
     precision = luigi.ChoiceParameter(choices=PRECISIONS, default="fp32")
 
     def requires(self):
@@ -112,15 +146,16 @@ class ConvertLiteModel(ModelSourceMixin, CachedTask):
         from tasks.deploy.artifacts import convert_checked_lite
         self.progress(f"paddle_lite_opt {self.precision}")
         return convert_checked_lite(self.model_config(), self.weights_path(), self.export_task().outputs()["model_dir"],
-                                    out["nb"], self.precision, **self.check_paths(),
+                                    out["nb"], self.precision, **check_paths(),
                                     fuse_normalize=self.fuse_normalize, lite_python=pipeline().lite_python,
                                     nb_name=self.nb_name())
 
 
 class ExportLiteModels(CachedTask):
-    """Every configured model x precision into <data_root>/lite/, with a manifest and a
-    README for app developers."""
-    configs = luigi.ListParameter(default=["configs/tinypose_128x96.yml", "configs/tinypose_256x192.yml"])
+    """Every configured model x precision into <data_root>/lite/, with a manifest, a README for
+    app developers, and lite/mobile/<precision>/: the first detector and the first keypoint
+    model of `configs` as PaddleDetection's C++ Lite demo runs them on a phone."""
+    configs = luigi.ListParameter(default=DEFAULT_LITE_CONFIGS)
     precisions = luigi.ListParameter(default=list(PRECISIONS))
     weights = luigi.Parameter(default="", description="a .pdparams for the (single) config")
     fuse_normalize = luigi.BoolParameter(default=False)
@@ -136,13 +171,17 @@ class ExportLiteModels(CachedTask):
 
     def outputs(self):
         return {"manifest": data_root() / "lite" / "manifest.json",
-                "readme": data_root() / "lite" / "README.md"}
+                "readme": data_root() / "lite" / "README.md",
+                "mobile": data_root() / "lite" / "mobile"}
 
     def manifest_path(self):
         return data_root() / "lite" / "lite_models.manifest.json"
 
     def build(self, out):
-        from tasks.deploy.artifacts import write_lite_bundle
-        models = [{"name": task.export_name(), "info": task.read_manifest()["info"],
+        from tasks.deploy.artifacts import write_lite_files
+        from tasks.deploy.check_inputs import first_image_with_persons
+        models = [{"name": task.export_name(), "architecture": task.model_config()["architecture"],
+                   "info": task.read_manifest()["info"], "nb_path": task.outputs()["nb"],
                    "model_dir": task.export_task().outputs()["model_dir"]} for task in self.requires().values()]
-        return write_lite_bundle(models, out["manifest"], out["readme"])
+        return write_lite_files(models, out["manifest"], out["readme"], out["mobile"],
+                                first_image_with_persons(**check_paths()))

@@ -10,7 +10,8 @@ import yaml
 from deploy_helpers import fixed_inputs, seeded_tinypose
 from tasks.common.fingerprint import file_record
 from tasks.deploy.deploy_readme import render_deploy_readme
-from tasks.deploy.lite import LiteError, build_lite_model, check_lite, convert_lite, verify_nb
+from tasks.deploy.lite import (LiteError, build_lite_model, check_lite, convert_lite, estimate_fp16_cost,
+                               verify_nb)
 from tasks.deploy.lite_env import LiteEnvMissing, find_lite_python
 
 
@@ -92,8 +93,8 @@ def test_fp32_conversion_reproduces_paddle_inference(model_dir, tmp_path, lite_p
 @pytest.mark.slow
 def test_fp16_conversion_checked_by_what_can_be_checked(model, model_dir, tmp_path, lite_python):
     x = fixed_inputs()
-    manifest = build_lite_model(model_dir, tmp_path / "tinypose_fp16", "fp16", [x], model=model,
-                                lite_python=lite_python)
+    manifest = build_lite_model(model_dir, tmp_path / "tinypose_fp16", "fp16", [x], lite_python=lite_python,
+                                fp16_check=lambda arrays: estimate_fp16_cost(model, arrays[0]))
     assert manifest["precision"] == "fp16" and manifest["x86_fp32_check"]["ok"]
     assert manifest["ops"].get("calib", 0) > 0  # precision casts around the FP16 kernels
     cost = manifest["fp16_weight_rounding"]

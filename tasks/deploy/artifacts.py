@@ -1,13 +1,15 @@
 """The work behind each deploy node (pipeline/deploy_nodes.py), from a model config and paths.
 
-    export_model(config, weights, out_dir)                    -> ExportInferenceModel
+    export_model(config, weights, out_dir, ...)               -> ExportInferenceModel
     export_checked_onnx(config, model_dir, onnx_path, ...)    -> ExportOnnx
     convert_checked_lite(config, weights, model_dir, nb, ...) -> ConvertLiteModel
-    write_lite_bundle(models, manifest_path, readme_path)     -> ExportLiteModels
+    write_lite_files(models, manifest_path, readme_path, ...) -> ExportLiteModels
 
 Each returns the JSON-able dict the node records in its manifest. ``config`` is a
-loaded model config (tasks.keypoint.config.load_config); its ``model.input_size``
-([w, h]) and ``data.mean``/``data.std`` describe the exported input.
+loaded model config (``tasks.models.load_model_config``) of any architecture; its
+``model.input_size`` ([w, h]) and ``data.mean``/``data.std`` describe the exported input,
+and a detector's ``nms`` its NMS numbers. A detector export holds NMS in its graph unless
+``with_nms`` is false (``tasks.deploy.detector_graph``).
 """
 import logging
 from pathlib import Path
@@ -23,68 +25,96 @@ def _input_options(config):
     return {"mean": config["data"]["mean"], "std": config["data"]["std"]}
 
 
-def export_model(config, weights, out_dir, *, fuse_normalize=False):
+def _has_nms(config):
+    from tasks.models import WITH_NMS, architecture
+    return architecture(config) in WITH_NMS
+
+
+def _score_floor(config, with_nms):
+    """Boxes are compared only where a detection can come from (``tasks.deploy.lite.compare_outputs``)."""
+    return config["nms"]["score_threshold"] if _has_nms(config) and not with_nms else None
+
+
+def export_model(config, weights, out_dir, *, fuse_normalize=False, with_nms=True):
     """``config``'s network with ``weights`` exported to ``out_dir`` (both programs, checked)."""
     from tasks.deploy.export import export_inference_model
 
     log.info("exporting %s to %s", config["name"], out_dir)
+    nms = {"with_nms": with_nms} if _has_nms(config) else {}
     return export_inference_model(config, out_dir, config["model"]["input_size"], weights=weights,
-                                  fuse_normalize=fuse_normalize, **_input_options(config))
+                                  fuse_normalize=fuse_normalize, **_input_options(config), **nms)
 
 
-def check_inputs(config, val_ann, image_root, *, fuse_normalize=False):
-    """The inputs every converted file is checked on: one batch of fixed persons of ``val_ann``."""
-    from tasks.deploy.check_inputs import person_crops
+def check_inputs(config, val_ann, image_root, *, fuse_normalize=False, with_nms=True):
+    """The inputs every converted file is checked on (``tasks.deploy.check_inputs.model_inputs``)."""
+    from tasks.deploy.check_inputs import model_inputs
 
-    return [person_crops(config, val_ann, image_root, fuse_normalize=fuse_normalize)]
+    return model_inputs(config, val_ann, image_root, fuse_normalize=fuse_normalize, with_nms=with_nms)
 
 
-def export_checked_onnx(config, model_dir, onnx_path, val_ann, image_root, *, fuse_normalize=False):
+def export_checked_onnx(config, model_dir, onnx_path, val_ann, image_root, *, fuse_normalize=False, with_nms=True):
     """paddle2onnx of the export in ``model_dir``, checked with onnxruntime against paddle.inference."""
     from tasks.deploy.onnx import check_onnx, export_onnx
 
     log.info("converting %s to ONNX: %s", model_dir, onnx_path)
     conversion = export_onnx(model_dir, onnx_path)
-    check = check_onnx(onnx_path, model_dir, check_inputs(config, val_ann, image_root, fuse_normalize=fuse_normalize))
+    check = check_onnx(onnx_path, model_dir,
+                       check_inputs(config, val_ann, image_root, fuse_normalize=fuse_normalize, with_nms=with_nms),
+                       score_floor=_score_floor(config, with_nms))
     log.info("ONNX check: max abs diff %.3g (tol %g)", check["max_abs_diff"], check["tol"])
     return {"program": conversion["program"], "opset": conversion["opset"], "check": check}
 
 
+def _fp16_check(config, weights, fuse_normalize):
+    """The FP16 weight-rounding estimate of ``config``'s architecture, on the dygraph model that
+    takes the export's image input (a detector without its NMS)."""
+    from tasks.deploy.export import prepared_model
+    from tasks.deploy.lite import estimate_fp16_cost, estimate_fp16_detector_cost
+
+    model = prepared_model(config, weights, fuse_normalize=fuse_normalize, **_input_options(config))
+    if _has_nms(config):
+        return lambda arrays: estimate_fp16_detector_cost(model, arrays[0], config["nms"]["score_threshold"])
+    return lambda arrays: estimate_fp16_cost(model, arrays[0])
+
+
 def convert_checked_lite(config, weights, model_dir, nb_path, precision, val_ann, image_root, *,
-                         fuse_normalize=False, lite_python=None, nb_name=None):
+                         fuse_normalize=False, with_nms=True, lite_python=None, nb_name=None):
     """``nb_path`` (ARM .nb, ``precision``) from the export in ``model_dir``, proven as
     ``tasks.deploy.lite.build_lite_model`` describes; the FP16 cost is measured on the dygraph
     model built from ``config`` and ``weights``. ``nb_name``: the file's published name, when
     ``nb_path`` is a staging name (default: its own name). ``lite_python``: the Lite
     environment's Python (default: ``tasks.deploy.lite_env.find_lite_python``'s)."""
-    from tasks.deploy.export import prepared_model
     from tasks.deploy.lite import build_lite_model
     from tasks.deploy.lite_env import find_lite_python
 
     nb_path = Path(nb_path)
-    model = None
-    if precision == "fp16":
-        model = prepared_model(config, weights, fuse_normalize=fuse_normalize, **_input_options(config))
+    fp16_check = _fp16_check(config, weights, fuse_normalize) if precision == "fp16" else None
     log.info("paddle_lite_opt %s -> %s (%s)", model_dir, nb_path, precision)
     info = build_lite_model(model_dir, nb_path, precision,
-                            check_inputs(config, val_ann, image_root, fuse_normalize=fuse_normalize),
-                            lite_python=find_lite_python(lite_python or None), model=model)
+                            check_inputs(config, val_ann, image_root, fuse_normalize=fuse_normalize,
+                                         with_nms=with_nms),
+                            lite_python=find_lite_python(lite_python or None), fp16_check=fp16_check,
+                            score_floor=_score_floor(config, with_nms))
     return {**info, "nb": nb_name or nb_path.name}
 
 
-def write_lite_bundle(models, manifest_path, readme_path):
-    """The app developer's view of the .nb files: ``manifest_path`` (JSON) and ``readme_path``.
+def write_lite_files(models, manifest_path, readme_path, bundle_dir, demo_image):
+    """The app developer's view of the .nb files: ``manifest_path`` (JSON), ``readme_path``, and
+    the mobile bundles of ``tasks.deploy.lite_bundle`` under ``bundle_dir`` (``demo_image`` in each).
 
-    models: one dict per .nb file: {"name": export name, "info": what ``convert_checked_lite``
-    returned, "model_dir": the export folder (its infer_cfg.yml is read)}.
+    models: one dict per .nb file: {"name": export name, "architecture", "info": what
+    ``convert_checked_lite`` returned, "model_dir": the export folder (its infer_cfg.yml is
+    read), "nb_path": the file}.
     """
     from tasks.deploy.deploy_readme import render_deploy_readme
+    from tasks.deploy.lite_bundle import write_bundles
 
     entries = [{**m["info"], "name": m["name"],
                 "infer_cfg": yaml.safe_load((Path(m["model_dir"]) / "infer_cfg.yml").read_text())}
                for m in models]
-    write_json(manifest_path, {"models": entries}, indent=True)
-    Path(readme_path).write_text(render_deploy_readme(entries))
+    bundles = write_bundles(models, bundle_dir, demo_image)
+    write_json(manifest_path, {"models": entries, "bundles": bundles}, indent=True)
+    Path(readme_path).write_text(render_deploy_readme(entries, bundles))
     for entry in entries:
         log.info("%-40s %6.2f MB", entry["nb"], entry["size"] / 1e6)
-    return {"files": [entry["nb"] for entry in entries]}
+    return {"files": [entry["nb"] for entry in entries], "bundles": [b["folder"] for b in bundles]}

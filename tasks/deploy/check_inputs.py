@@ -1,11 +1,21 @@
-"""Fixed inputs on which every exported or converted model is checked: real persons.
+"""Fixed inputs on which every exported or converted model is checked: real val images.
 
 A converted file is compared with Paddle inference on these, and the FP16 cost is
 measured on them. Persons from the validation set (not random noise) make the
-decoded-keypoint comparison meaningful: on noise, argmax ties move points by
-whole heatmap cells.
+comparisons meaningful: on noise, heatmap argmax ties move keypoints by whole cells,
+and a detector finds nothing to keep.
+
+``model_inputs(config, val_ann, image_root, ...)`` picks the inputs of the config's
+architecture: person crops for a keypoint model, whole images for a detector.
 """
 import numpy as np
+
+
+def _undo_normalize(images, config):
+    """Normalized [N, 3, H, W] -> RGB 0..255 (the input of a fuse_normalize export)."""
+    mean = np.asarray(config["data"]["mean"], np.float32).reshape(1, 3, 1, 1)
+    std = np.asarray(config["data"]["std"], np.float32).reshape(1, 3, 1, 1)
+    return ((images * std + mean) * 255.0).astype(np.float32)
 
 
 def person_crops(config, val_ann, image_root, count=4, fuse_normalize=False):
@@ -16,8 +26,46 @@ def person_crops(config, val_ann, image_root, count=4, fuse_normalize=False):
     if len(dataset) == 0:
         raise ValueError(f"{val_ann}: no person to check exported models on")
     crops = np.stack([dataset[i]["image"] for i in range(min(count, len(dataset)))]).astype(np.float32)
-    if fuse_normalize:  # undo the dataset's NormalizeImage (the config's mean/std)
-        mean = np.asarray(config["data"]["mean"], np.float32).reshape(1, 3, 1, 1)
-        std = np.asarray(config["data"]["std"], np.float32).reshape(1, 3, 1, 1)
-        crops = (crops * std + mean) * 255.0
-    return crops
+    return _undo_normalize(crops, config) if fuse_normalize else crops
+
+
+def detector_images(config, val_ann, image_root, count=2, fuse_normalize=False):
+    """The first `count` images of `val_ann` with persons, through the eval transforms (resized to
+    ``model.input_size``, ratio not kept): (images [N, 3, H, W] float32, normalized or RGB 0..255
+    for a fuse_normalize export; scale_factor [N, 2] (y, x), input / original size)."""
+    from tasks.detection.dataset import DetectionDataset, build_detection_transforms
+
+    transforms, _ = build_detection_transforms(config, train=False)
+    dataset = DetectionDataset(val_ann, image_root, transforms)
+    with_persons = [i for i, record in enumerate(dataset.records) if len(record["gt_bbox"])][:count]
+    if not with_persons:
+        raise ValueError(f"{val_ann}: no image with a person to check exported detectors on")
+    samples = [dataset[i] for i in with_persons]
+    images = np.stack([s["image"] for s in samples]).astype(np.float32)
+    scale_factor = np.stack([s["scale_factor"] for s in samples]).astype(np.float32).reshape(-1, 2)
+    return (_undo_normalize(images, config) if fuse_normalize else images), scale_factor
+
+
+def model_inputs(config, val_ann, image_root, *, fuse_normalize=False, with_nms=True):
+    """The arrays an export of ``config`` takes, in its input order: [crops] for a keypoint model;
+    [images, scale_factor] for a detector with NMS in the graph, [images] without."""
+    from tasks.models import WITH_NMS, architecture
+
+    if architecture(config) not in WITH_NMS:
+        return [person_crops(config, val_ann, image_root, fuse_normalize=fuse_normalize)]
+    images, scale_factor = detector_images(config, val_ann, image_root, fuse_normalize=fuse_normalize)
+    return [images, scale_factor] if with_nms else [images]
+
+
+def first_image_with_persons(val_ann, image_root):
+    """Path of the first image (file order) of a COCO file with a non-crowd person box: the
+    picture a deploy bundle is shipped with. ValueError naming the file when there is none."""
+    import json
+    from pathlib import Path
+
+    coco = json.loads(Path(val_ann).read_text())
+    with_persons = {a["image_id"] for a in coco.get("annotations", []) if not a.get("iscrowd", 0)}
+    for image in coco.get("images", []):
+        if image["id"] in with_persons:
+            return Path(image_root) / image["file_name"]
+    raise ValueError(f"{val_ann}: no image with a person")

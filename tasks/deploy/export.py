@@ -7,6 +7,10 @@
     out_dir/model.pdiparams   the weights, shared by both programs
     out_dir/infer_cfg.yml     preprocessing and metadata for PaddleDetection's deploy code
 
+A detector (``tasks.models.WITH_NMS``) is exported with multiclass NMS in the graph (inputs
+image + scale_factor, outputs bbox + bbox_num) or without it (input image, outputs scores +
+boxes): ``tasks.deploy.detector_graph`` describes both.
+
 Which program ``paddle.jit.save`` writes is fixed by ``FLAGS_enable_pir_api`` when paddle
 is imported, so each program is written by a child process
 (``python -m tasks.deploy.export JOB.json``) with that flag set. Paddle 3.3.1 writes the
@@ -31,6 +35,7 @@ from tasks.deploy.runtimes import PARAMS_FILE, PROGRAM_FILES
 from tasks.keypoint.transforms.formatting import IMAGENET_MEAN, IMAGENET_STD
 
 INPUT_NAME = "image"
+SCALE_FACTOR_NAME = "scale_factor"  # a detector with NMS: [B, 2] (y, x) input / original size
 INFER_CFG = "infer_cfg.yml"
 RELOAD_TOL = 1e-4
 PIR_FLAG = {"pir": "1", "legacy": "0"}  # FLAGS_enable_pir_api of the child that writes each program
@@ -40,17 +45,20 @@ class ExportError(RuntimeError):
     """An export child process failed or a written program does not reproduce the model."""
 
 
-def prepared_model(model, weights=None, *, fuse_normalize=False, mean=IMAGENET_MEAN, std=IMAGENET_STD):
+def prepared_model(model, weights=None, *, fuse_normalize=False, mean=IMAGENET_MEAN, std=IMAGENET_STD,
+                   nms=None):
     """The network as it is exported, in eval mode.
 
     model: a ``paddle.nn.Layer`` or a model config dict (built with ``tasks.models.build_model``).
     weights: a ``.pdparams`` loaded strictly (``tasks.common.weights.load_state``: a missing,
         unexpected or mis-shaped name fails), or None to keep the model's current weights.
     fuse_normalize: wrap it in ``NormalizeInput``, so it takes RGB float 0..255.
+    nms: a detector's NMS settings to put in the graph (``DetectorWithNMS``), or None.
     """
     import paddle
 
     from tasks.common.weights import load_state
+    from tasks.deploy.detector_graph import DetectorWithNMS
     from tasks.deploy.normalize import NormalizeInput
     from tasks.models import build_model
 
@@ -60,14 +68,17 @@ def prepared_model(model, weights=None, *, fuse_normalize=False, mean=IMAGENET_M
         load_state(model, str(weights))
     if fuse_normalize:
         model = NormalizeInput(model, mean, std)
+    if nms is not None:
+        model = DetectorWithNMS(model, nms)
     model.eval()
     return model
 
 
 def export_inference_model(model, out_dir, input_size, *, weights=None, architecture=None,
-                           fuse_normalize=False, mean=IMAGENET_MEAN, std=IMAGENET_STD, timeout=900):
+                           fuse_normalize=False, mean=IMAGENET_MEAN, std=IMAGENET_STD,
+                           nms_settings=None, with_nms=True, timeout=900):
     """Export ``model`` to ``out_dir`` (both programs, shared weights, infer_cfg.yml); returns a
-    manifest dict ("files", "reload_check" per program, input description, "infer_cfg").
+    manifest dict ("files", "reload_check" per program, inputs and outputs, "infer_cfg").
 
     model: a built ``paddle.nn.Layer`` (pickled into the export processes) or a model config
         dict (each export process builds it with ``tasks.models.build_model``).
@@ -75,12 +86,16 @@ def export_inference_model(model, out_dir, input_size, *, weights=None, architec
     weights, fuse_normalize, mean, std: as ``prepared_model``.
     architecture: selects the infer_cfg writer (``tasks.deploy.infer_cfg.WRITERS``); taken
         from the config when ``model`` is one, required for a Layer.
+    nms_settings, with_nms: a detector (``tasks.models.WITH_NMS``) only. ``nms_settings`` are its
+        NMS numbers (a config's ``nms``; taken from the config when ``model`` is one), written to
+        infer_cfg.yml and, with ``with_nms``, put in the graph (``tasks.deploy.detector_graph``).
 
     Each program is reloaded with paddle.inference (oneDNN on, Paddle's CPU default) and must
-    reproduce the dygraph model on a fixed input to ``RELOAD_TOL``, else ExportError.
+    reproduce the dygraph model on a fixed input to ``RELOAD_TOL``, every output, else ExportError.
     """
     import paddle
 
+    from tasks.models import WITH_NMS, build_model
     from tasks.models import architecture as architecture_of
 
     is_layer = isinstance(model, paddle.nn.Layer)
@@ -89,7 +104,25 @@ def export_inference_model(model, out_dir, input_size, *, weights=None, architec
             raise ValueError("export_inference_model: pass architecture=... (e.g. 'TinyPose') for a Layer")
         architecture = architecture_of(model)
     w, h = (int(v) for v in input_size)
-    infer_cfg = build_infer_cfg(architecture, [w, h], fuse_normalize=fuse_normalize, mean=mean, std=std)
+    writer_options = {}
+    graph_nms = None
+    if architecture in WITH_NMS:
+        if nms_settings is None and not is_layer:
+            nms_settings = model["nms"]
+        if nms_settings is None:
+            raise ValueError(f"export_inference_model: a {architecture} Layer needs nms_settings=... "
+                             "(its config's `nms`)")
+        graph_nms = dict(nms_settings) if with_nms else None
+        strides = (model if is_layer else build_model(model)).strides
+        writer_options = {"nms": dict(nms_settings), "with_nms": bool(with_nms), "fpn_stride": list(strides)}
+    elif nms_settings is not None or not with_nms:
+        raise ValueError(f"export_inference_model: {architecture} has no NMS to put in or leave out "
+                         f"(NMS exports: {list(WITH_NMS)})")
+    infer_cfg = build_infer_cfg(architecture, [w, h], fuse_normalize=fuse_normalize, mean=mean, std=std,
+                                **writer_options)
+    inputs = {INPUT_NAME: [None, 3, h, w]}
+    if graph_nms is not None:
+        inputs[SCALE_FACTOR_NAME] = [None, 2]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model_files = (*PROGRAM_FILES.values(), PARAMS_FILE)
@@ -97,9 +130,9 @@ def export_inference_model(model, out_dir, input_size, *, weights=None, architec
         (out_dir / name).unlink(missing_ok=True)  # never mistake an old file for this export's
     with tempfile.TemporaryDirectory(prefix="export-") as tmp:
         tmp = Path(tmp)
-        job = {"input_shape": [None, 3, h, w], "weights": str(weights) if weights is not None else None,
+        job = {"inputs": inputs, "weights": str(weights) if weights is not None else None,
                "fuse_normalize": bool(fuse_normalize), "mean": list(mean), "std": list(std),
-               "check_dir": str(tmp)}
+               "nms": graph_nms, "check_dir": str(tmp)}
         if is_layer:
             job["pickled_model"] = str(tmp / "model.pkl")
             with open(job["pickled_model"], "wb") as f:
@@ -110,7 +143,8 @@ def export_inference_model(model, out_dir, input_size, *, weights=None, architec
         for kind, folder in written.items():
             _run_child(tmp, {**job, "program": kind, "out_prefix": str(folder / "model")}, timeout)
         _place_programs(written, out_dir)
-        reload_check = {kind: _check_reload(out_dir, kind, tmp) for kind in PROGRAM_FILES}
+        score_floor = nms_settings["score_threshold"] if nms_settings is not None and not with_nms else None
+        reload_check = {kind: _check_reload(out_dir, kind, tmp, score_floor) for kind in PROGRAM_FILES}
     with open(out_dir / INFER_CFG, "w") as f:
         yaml.safe_dump(infer_cfg, f, sort_keys=False)
     return {
@@ -118,6 +152,8 @@ def export_inference_model(model, out_dir, input_size, *, weights=None, architec
         "architecture": architecture,
         "input_name": INPUT_NAME,
         "input_shape": [1, 3, h, w],
+        "inputs": list(inputs),
+        "outputs": infer_cfg.get("export", {}).get("outputs"),
         "input_range": "RGB 0..255 (normalized inside)" if fuse_normalize else "normalized RGB",
         "fuse_normalize": bool(fuse_normalize),
         "weights": str(weights) if weights is not None else None,
@@ -147,21 +183,28 @@ def _place_programs(written, out_dir):
         shutil.move(info, out_dir / info.name)
 
 
-def _check_reload(model_dir, program, check_dir, tol=RELOAD_TOL):
-    """paddle.inference on one program of the export vs the dygraph output saved for the same input."""
+def _check_reload(model_dir, program, check_dir, score_floor=None, tol=RELOAD_TOL):
+    """paddle.inference on one program of the export vs the dygraph outputs saved for the same
+    inputs (``tasks.deploy.lite.compare_outputs``; ``score_floor`` as there)."""
+    from tasks.deploy.lite import LiteError, compare_outputs
     from tasks.deploy.runtimes import PaddleInferenceRunner
 
-    x, expected = np.load(check_dir / "input.npy"), np.load(check_dir / "dygraph.npy")
+    saved = np.load(check_dir / "check.npz")
+    inputs = [saved[name] for name in sorted(k for k in saved.files if k.startswith("input_"))]
+    expected = [saved[name] for name in sorted(k for k in saved.files if k.startswith("output_"))]
+    path = model_dir / PROGRAM_FILES[program]
     try:
-        actual = PaddleInferenceRunner(model_dir, threads=2, program=program)(x)[0]
+        actual = PaddleInferenceRunner(model_dir, threads=2, program=program)(*inputs)
     except Exception as exc:  # paddle raises its own error types with the op and attribute named
-        raise ExportError(f"{model_dir / PROGRAM_FILES[program]}: paddle.inference cannot run it: {exc}") from exc
-    diff = float(np.abs(actual.astype(np.float64) - expected).max()) if actual.shape == expected.shape else float("inf")
-    if not diff <= tol:
-        raise ExportError(f"{model_dir / PROGRAM_FILES[program]}: paddle.inference does not reproduce the dygraph "
-                          f"model: max abs diff {diff:.3g} > {tol:g} (shapes {list(actual.shape)} vs "
-                          f"{list(expected.shape)})")
-    return {"program": PROGRAM_FILES[program], "max_abs_diff": diff, "tol": tol, "input_shape": list(x.shape)}
+        raise ExportError(f"{path}: paddle.inference cannot run it: {exc}") from exc
+    try:
+        result = compare_outputs(expected, actual, tol, score_floor=score_floor)
+    except LiteError as exc:
+        raise ExportError(f"{path}: paddle.inference does not reproduce the dygraph model: {exc}") from exc
+    if not result["ok"]:
+        raise ExportError(f"{path}: paddle.inference does not reproduce the dygraph model: max abs diff "
+                          f"{result['max_abs_diff']:.3g} > {tol:g} (output shapes {result['output_shapes']})")
+    return {"program": PROGRAM_FILES[program], "input_shape": list(inputs[0].shape), **result}
 
 
 def _run_child(tmp, job, timeout):
@@ -179,6 +222,22 @@ def _run_child(tmp, job, timeout):
                           f"{job_path}:\n{tail}")
 
 
+def _check_inputs(inputs, fuse_normalize):
+    """One fixed input per model input, batch 1: the image (normalized, or RGB 0..255 when the
+    network normalizes itself) and, for an NMS export, a scale factor that is not 1."""
+    rng = np.random.default_rng(0)
+    arrays = []
+    for name, shape in inputs.items():
+        shape = [1, *shape[1:]]
+        if name == SCALE_FACTOR_NAME:
+            arrays.append(np.array([[0.6, 0.45]], np.float32))
+        elif fuse_normalize:
+            arrays.append(rng.uniform(0, 255, shape).astype(np.float32))
+        else:
+            arrays.append(rng.standard_normal(shape).astype(np.float32))
+    return arrays
+
+
 def _child_main(job_path):
     import paddle
 
@@ -189,16 +248,16 @@ def _child_main(job_path):
     else:
         model = job["config"]
     model = prepared_model(model, job["weights"], fuse_normalize=job["fuse_normalize"],
-                           mean=job["mean"], std=job["std"])
-    spec = [paddle.static.InputSpec(shape=job["input_shape"], dtype="float32", name=INPUT_NAME)]
+                           mean=job["mean"], std=job["std"], nms=job["nms"])
+    spec = [paddle.static.InputSpec(shape=shape, dtype="float32", name=name) for name, shape in job["inputs"].items()]
     paddle.jit.save(paddle.jit.to_static(model, input_spec=spec, full_graph=True), job["out_prefix"])
-    if job["program"] == "legacy":  # one fixed input and the dygraph output, for the parent's checks
-        shape = [1, *job["input_shape"][1:]]
-        rng = np.random.default_rng(0)
-        x = (rng.uniform(0, 255, shape) if job["fuse_normalize"] else rng.standard_normal(shape)).astype(np.float32)
+    if job["program"] == "legacy":  # fixed inputs and the dygraph outputs, for the parent's checks
+        inputs = _check_inputs(job["inputs"], job["fuse_normalize"])
         with paddle.no_grad():
-            np.save(Path(job["check_dir"]) / "dygraph.npy", model(paddle.to_tensor(x)).numpy())
-        np.save(Path(job["check_dir"]) / "input.npy", x)
+            outputs = model(*(paddle.to_tensor(x) for x in inputs))
+        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        np.savez(Path(job["check_dir"]) / "check.npz", **{f"input_{i}": x for i, x in enumerate(inputs)},
+                 **{f"output_{i}": y.numpy() for i, y in enumerate(outputs)})
 
 
 if __name__ == "__main__":

@@ -4,11 +4,20 @@ One writer per architecture, keyed like ``tasks.models.BUILDERS``; each returns 
 dict for an input ``[w, h]``. Keys and preprocess steps follow PaddleDetection's
 ``ppdet/engine/export_utils.py`` (``_dump_infer_config``).
 
-PicoDet registers ``"PicoDet": detector_infer_cfg`` here: arch "PicoDet", metric
-"COCO", Preprocess Resize (``target_size`` [h, w], ``keep_ratio`` false, interp 2),
-NormalizeImage, Permute, its ``label_list`` and NMS settings.
+A detector's file also says which of its two forms the folder holds (``export:``), and
+``read_detector_export(model_dir)`` reads it back for inference code.
 """
+from pathlib import Path
+
+import yaml
+
 from tasks.keypoint.transforms.formatting import IMAGENET_MEAN, IMAGENET_STD
+
+INFER_CFG = "infer_cfg.yml"
+# PaddleDetection writes arch "GFL" for a PicoDet exported with its post-processing (decoded
+# boxes, with or without NMS): its deploy code (deploy/python, deploy/cpp, deploy/lite) then reads
+# the outputs as boxes; arch "PicoDet" means the raw per-level head outputs, which it decodes itself.
+DETECTOR_ARCH = "GFL"
 
 
 def keypoint_infer_cfg(input_size, *, fuse_normalize=False, mean=IMAGENET_MEAN, std=IMAGENET_STD,
@@ -37,8 +46,48 @@ def keypoint_infer_cfg(input_size, *, fuse_normalize=False, mean=IMAGENET_MEAN, 
     }
 
 
+def detector_infer_cfg(input_size, *, nms, with_nms=True, fpn_stride=(8, 16, 32, 64), fuse_normalize=False,
+                       mean=IMAGENET_MEAN, std=IMAGENET_STD, draw_threshold=0.5, label_list=("pedestrian",)):
+    """PicoDet-S pedestrian exported with its post-processing: the layout deploy/python/infer.py
+    and deploy/lite read, plus ``export:`` (this project's key) naming the form of the folder.
+
+    nms: the config's NMS numbers (``MultiClassNMS``); with_nms: whether they run in the graph
+    (inputs image + scale_factor, outputs bbox + bbox_num) or in the caller (input image,
+    outputs scores + boxes). Resize's ``target_size`` is [h, w], as PaddleDetection writes it.
+    """
+    from tasks.deploy.detector_graph import (DECODED_INPUTS, DECODED_OUTPUTS, NMS_INPUTS, NMS_KEYS,
+                                             NMS_OUTPUTS)
+
+    w, h = (int(v) for v in input_size)
+    preprocess = [{"type": "Resize", "interp": 2, "keep_ratio": False, "target_size": [h, w]}]
+    if not fuse_normalize:
+        preprocess.append({"type": "NormalizeImage", "mean": list(mean), "std": list(std), "is_scale": True})
+    preprocess.append({"type": "Permute"})
+    return {
+        "mode": "paddle",
+        "draw_threshold": float(draw_threshold),
+        "metric": "COCO",
+        "use_dynamic_shape": False,
+        "arch": DETECTOR_ARCH,
+        "min_subgraph_size": 3,   # PaddleDetection's TensorRT subgraph size for PicoDet
+        "Preprocess": preprocess,
+        "label_list": list(label_list),
+        "NMS": {"name": "MultiClassNMS", **{key: nms[key] for key in NMS_KEYS}},
+        "fpn_stride": [int(s) for s in fpn_stride],
+        "fuse_normalize": bool(fuse_normalize),
+        "export": {
+            "architecture": "PicoDet",
+            "nms": bool(with_nms),
+            "inputs": list(NMS_INPUTS if with_nms else DECODED_INPUTS),
+            "outputs": list(NMS_OUTPUTS if with_nms else DECODED_OUTPUTS),
+            "boxes": "original image pixels" if with_nms else "network input pixels",
+        },
+    }
+
+
 WRITERS = {
     "TinyPose": keypoint_infer_cfg,
+    "PicoDet": detector_infer_cfg,
 }
 
 
@@ -48,3 +97,45 @@ def build_infer_cfg(architecture, input_size, **options):
     if architecture not in WRITERS:
         raise ValueError(f"no infer_cfg writer for architecture {architecture!r}; known: {sorted(WRITERS)}")
     return WRITERS[architecture](input_size, **options)
+
+
+def read_detector_export(model_dir) -> dict:
+    """What inference code needs of a detector export folder (``detector_infer_cfg``'s file).
+
+    Returns {"input_size": [w, h], "interp", "normalize": {"mean", "std", "is_scale"} or None when
+    fused (the network takes RGB 0..255), "nms_in_graph": bool, "nms": {score_threshold,
+    nms_threshold, nms_top_k, keep_top_k}, "inputs": [names in order], "outputs": [names in order],
+    "boxes": which pixels the boxes are in, "label_list", "draw_threshold"}.
+    ValueError naming the file when it is not a detector export of this project.
+    """
+    from tasks.deploy.detector_graph import NMS_KEYS
+
+    path = Path(model_dir) / INFER_CFG
+    if not path.is_file():
+        raise ValueError(f"{path} does not exist: {model_dir} is not an exported model folder")
+    cfg = yaml.safe_load(path.read_text())
+    export = cfg.get("export") if isinstance(cfg, dict) else None
+    if not isinstance(export, dict) or export.get("architecture") != "PicoDet":
+        raise ValueError(f"{path}: no `export: {{architecture: PicoDet, ...}}` section; not a detector export "
+                         "of this project (export it with ExportInferenceModel on a PicoDet config)")
+    steps = {step["type"]: step for step in cfg["Preprocess"]}
+    resize = steps.get("Resize")
+    if resize is None or resize.get("keep_ratio"):
+        raise ValueError(f"{path}: Preprocess needs a Resize step with keep_ratio false, got {resize}")
+    height, width = (int(v) for v in resize["target_size"])
+    missing = [key for key in NMS_KEYS if key not in cfg.get("NMS", {})]
+    if missing:
+        raise ValueError(f"{path}: NMS lacks {missing}")
+    normalize = steps.get("NormalizeImage")
+    return {
+        "input_size": [width, height],
+        "interp": int(resize["interp"]),
+        "normalize": None if normalize is None else {k: normalize[k] for k in ("mean", "std", "is_scale")},
+        "nms_in_graph": bool(export["nms"]),
+        "nms": {key: cfg["NMS"][key] for key in NMS_KEYS},
+        "inputs": list(export["inputs"]),
+        "outputs": list(export["outputs"]),
+        "boxes": export["boxes"],
+        "label_list": list(cfg["label_list"]),
+        "draw_threshold": float(cfg["draw_threshold"]),
+    }

@@ -26,6 +26,7 @@ PRECISIONS = ("fp32", "fp16")
 TARGETS = ("arm", "x86")
 FP32_TOL = 1e-4
 FP16_MAX_PX = 0.5
+FP16_MAX_SCORE = 0.05  # a detector's score change from FP16 weights (anchors that can be detections)
 
 
 class LiteError(RuntimeError):
@@ -145,66 +146,99 @@ def verify_nb(nb_path, record=None, *, lite_python=None):
     return info
 
 
-def check_lite(model_dir, nb_x86, inputs, *, tol=FP32_TOL, lite_python=None, threads=2):
+def check_lite(model_dir, nb_x86, inputs, *, tol=FP32_TOL, lite_python=None, threads=2, score_floor=None):
     """Compare an x86 ``.nb`` with paddle.inference on the same ``inputs`` (list or dict of arrays).
 
     Returns {"max_abs_diff", "tol", "ok", "output_shapes"}; raises LiteError with
     the figures when the largest absolute difference over all outputs exceeds ``tol``.
+    score_floor: as ``compare_outputs`` (a detector exported without NMS).
     """
     from tasks.deploy.runtimes import PaddleInferenceRunner
 
     arrays = input_list(inputs)
     expected = PaddleInferenceRunner(model_dir, threads=threads)(*arrays)
     actual = run_lite_x86(nb_x86, arrays, lite_python=lite_python, threads=threads)
-    result = compare_outputs(expected, actual, tol)
+    result = compare_outputs(expected, actual, tol, score_floor=score_floor)
     if not result["ok"]:
         raise LiteError(f"{nb_x86} does not reproduce paddle.inference on {model_dir}: max abs diff "
                         f"{result['max_abs_diff']:.3g} > {tol:g} (shapes {result['output_shapes']})")
     return result
 
 
-def compare_outputs(expected, actual, tol):
-    """Largest absolute difference between two output lists; shapes must match."""
+def compare_outputs(expected, actual, tol, *, score_floor=None):
+    """Largest absolute difference between two output lists; shapes must match.
+
+    score_floor: for a detector exported without NMS (outputs scores [B, C, N], boxes [B, N, 4]),
+    compare only the boxes of anchors whose best expected score reaches it (the NMS score
+    threshold): the others can never become detections, and with large regression logits
+    (synthetic weights: ~5e3) a 1e-5 relative difference moves their distribution's mean by
+    0.1 px. Every score is compared.
+    """
     if len(expected) != len(actual):
         raise LiteError(f"output count differs: expected {len(expected)}, got {len(actual)}")
+    keep = None
+    if score_floor is not None:
+        scores = expected[0]
+        if len(expected) != 2 or scores.ndim != 3 or expected[1].shape != (scores.shape[0], scores.shape[2], 4):
+            raise ValueError(f"score_floor is for outputs scores [B, C, N] and boxes [B, N, 4], got shapes "
+                             f"{[list(e.shape) for e in expected]}")
+        keep = scores.max(axis=1) >= score_floor  # [B, N]
     diffs = []
     for i, (e, a) in enumerate(zip(expected, actual)):
         if e.shape != a.shape:
             raise LiteError(f"output {i}: shape {a.shape} != expected {e.shape}")
+        if keep is not None and i == 1:
+            e, a = e[keep], a[keep]
         diffs.append(float(np.max(np.abs(e.astype(np.float64) - a.astype(np.float64)))) if e.size else 0.0)
     max_diff = max(diffs) if diffs else 0.0
-    return {"max_abs_diff": max_diff, "tol": tol, "ok": bool(max_diff <= tol),
-            "output_shapes": [list(e.shape) for e in expected]}
+    result = {"max_abs_diff": max_diff, "tol": tol, "ok": bool(max_diff <= tol),
+              "output_shapes": [list(e.shape) for e in expected]}
+    if keep is not None:
+        result.update(score_floor=float(score_floor), boxes_compared=int(keep.sum()))
+    return result
 
 
-def estimate_fp16_cost(model, images, *, codec=None, max_px=FP16_MAX_PX):
-    """Accuracy cost of FP16 weights, estimated with Paddle on x86 (FP16 kernels are ARM-only).
-
-    model: a dygraph keypoint model with its weights loaded (left unchanged).
-    images: normalized input [N, 3, H, W] float32.
-    Runs the model as is and with every float32 weight and buffer rounded to
-    float16 and back, decodes both heatmaps with ``codec`` (default DARK for
-    this input and heatmap size) and returns {"max_px", "mean_px", "limit_px",
-    "ok", "max_heatmap_diff"} in input pixels; raises LiteError above ``max_px``.
-    Activations stay float32 here, so this bounds the weight rounding only.
-    """
+def outputs_with_rounded_weights(model, inputs):
+    """(outputs as they are, outputs with every float32 weight and buffer rounded to float16 and
+    back): two lists of numpy arrays of ``model`` (dygraph, left unchanged) on ``inputs``."""
     import paddle
 
-    from tasks.keypoint.codecs import DarkHeatmap
-
-    images = np.ascontiguousarray(images, dtype=np.float32)
+    arrays = [np.ascontiguousarray(a, dtype=np.float32) for a in input_list(inputs)]
     original = {k: v.clone() for k, v in model.state_dict().items()}
     was_training = model.training
     model.eval()
+
+    def run():
+        outputs = model(*(paddle.to_tensor(a) for a in arrays))
+        return [o.numpy() for o in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
+
     try:
         with paddle.no_grad():
-            ref = model(paddle.to_tensor(images)).numpy()
+            ref = run()
             model.set_state_dict({k: v.astype("float16").astype("float32") if v.dtype == paddle.float32 else v
                                   for k, v in original.items()})
-            rounded = model(paddle.to_tensor(images)).numpy()
+            rounded = run()
     finally:
         model.set_state_dict(original)
         model.train(was_training)
+    return ref, rounded
+
+
+def estimate_fp16_cost(model, images, *, codec=None, max_px=FP16_MAX_PX):
+    """Accuracy cost of FP16 weights for a keypoint model, estimated with Paddle on x86 (FP16
+    kernels are ARM-only).
+
+    model: a dygraph keypoint model with its weights loaded (left unchanged).
+    images: normalized input [N, 3, H, W] float32.
+    Decodes both heatmaps (``outputs_with_rounded_weights``) with ``codec`` (default DARK for
+    this input and heatmap size) and returns {"max_px", "mean_px", "limit_px", "ok",
+    "max_heatmap_diff"} in input pixels; raises LiteError above ``max_px``.
+    Activations stay float32 here, so this bounds the weight rounding only.
+    """
+    from tasks.keypoint.codecs import DarkHeatmap
+
+    images = np.ascontiguousarray(images, dtype=np.float32)
+    (ref,), (rounded,) = outputs_with_rounded_weights(model, [images])
     if codec is None:
         codec = DarkHeatmap.for_decoding((images.shape[3], images.shape[2]), (ref.shape[3], ref.shape[2]))
     ref_kpts, _ = codec.decode(ref)
@@ -219,33 +253,60 @@ def estimate_fp16_cost(model, images, *, codec=None, max_px=FP16_MAX_PX):
     return result
 
 
-def build_lite_model(model_dir, out_prefix, precision, inputs, *, model=None, lite_python=None,
-                     threads=2, tol=FP32_TOL):
+def estimate_fp16_detector_cost(model, images, score_floor, *, max_px=FP16_MAX_PX, max_score=FP16_MAX_SCORE):
+    """Accuracy cost of FP16 weights for a detector, as ``estimate_fp16_cost`` for keypoints.
+
+    model: the dygraph detector without NMS (outputs scores [B, C, N], boxes [B, N, 4] in input
+    pixels), weights loaded; images: its input. Over the anchors whose best score reaches
+    ``score_floor`` with either weights (those that can become detections): the largest box side
+    shift in input pixels and the largest score change (``FP16_MAX_SCORE``: a detection near the
+    draw threshold may cross it; the shipped ARM file computes in FP16 too, so this bounds the
+    weight rounding only). Returns {"max_px", "mean_px",
+    "max_score_diff", "anchors", "limit_px", "limit_score", "ok"}; LiteError above a limit.
+    """
+    (ref_scores, ref_boxes), (fp16_scores, fp16_boxes) = outputs_with_rounded_weights(model, [images])
+    keep = np.maximum(ref_scores.max(axis=1), fp16_scores.max(axis=1)) >= score_floor  # [B, N]
+    shift = np.abs(ref_boxes[keep].astype(np.float64) - fp16_boxes[keep])
+    score_change = np.abs(ref_scores.astype(np.float64) - fp16_scores).max(axis=1)[keep]
+    score_diff = float(score_change.max()) if score_change.size else 0.0
+    result = {"max_px": float(shift.max()) if shift.size else 0.0,
+              "mean_px": float(shift.mean()) if shift.size else 0.0,
+              "max_score_diff": score_diff, "anchors": int(keep.sum()), "score_floor": float(score_floor),
+              "limit_px": max_px, "limit_score": max_score}
+    result["ok"] = bool(result["max_px"] <= max_px and score_diff <= max_score)
+    if not result["ok"]:
+        raise LiteError(f"FP16-rounded weights move boxes by up to {result['max_px']:.3f} px (limit {max_px}) and "
+                        f"scores by up to {score_diff:.4f} (limit {max_score}) on the fixed inputs")
+    return result
+
+
+def build_lite_model(model_dir, out_prefix, precision, inputs, *, fp16_check=None, lite_python=None,
+                     threads=2, tol=FP32_TOL, score_floor=None):
     """Convert ``model_dir`` to ``<out_prefix>.nb`` for ARM and prove it; returns the manifest dict.
 
     Always: an x86 FP32 twin (in a temporary folder) is run on ``inputs`` and
-    compared with paddle.inference (``check_lite``), and the ARM file is
-    inspected (loads, size, sha256, ops). For ``precision="fp16"`` also
-    ``estimate_fp16_cost(model, inputs[0])``, so ``model`` (dygraph, weights
-    loaded, taking the same input as the export: wrap it in
-    ``tasks.deploy.normalize.NormalizeInput`` for a ``fuse_normalize`` export)
-    is required then.
+    compared with paddle.inference (``check_lite``; ``score_floor`` as there), and the ARM file is
+    inspected (loads, size, sha256, ops). For ``precision="fp16"`` also ``fp16_check(arrays)``,
+    the model's estimate of the weight rounding cost (``estimate_fp16_cost`` for a keypoint
+    model, ``estimate_fp16_detector_cost`` for a detector, on the dygraph model that takes the
+    export's input), required then.
     """
-    if precision == "fp16" and model is None:
-        raise ValueError("an FP16 conversion needs the dygraph model to estimate its rounding cost")
+    if precision == "fp16" and fp16_check is None:
+        raise ValueError("an FP16 conversion needs fp16_check, the estimate of its rounding cost")
     arrays = input_list(inputs)
     nb_path = convert_lite(model_dir, out_prefix, precision=precision, target="arm", lite_python=lite_python)
     with tempfile.TemporaryDirectory(prefix="lite-x86-") as tmp:
         nb_x86 = convert_lite(model_dir, Path(tmp, "model_x86"), precision="fp32", target="x86",
                               lite_python=lite_python)
-        x86_check = check_lite(model_dir, nb_x86, arrays, tol=tol, lite_python=lite_python, threads=threads)
+        x86_check = check_lite(model_dir, nb_x86, arrays, tol=tol, lite_python=lite_python, threads=threads,
+                               score_floor=score_floor)
     info = verify_nb(nb_path, lite_python=lite_python)
     manifest = {"nb": nb_path.name, "precision": precision, "target": "arm", "size": info["size"],
                 "sha256": info["sha256"], "ops": info["ops"], "input_names": info["input_names"],
                 "output_names": info["output_names"], "input_shapes": [list(a.shape) for a in arrays],
                 "x86_fp32_check": x86_check}
     if precision == "fp16":
-        manifest["fp16_weight_rounding"] = estimate_fp16_cost(model, arrays[0])
+        manifest["fp16_weight_rounding"] = fp16_check(arrays)
         manifest["fp16_note"] = ("FP16 kernels are ARM-only: this file loads here but cannot run on x86; "
                                  "its accuracy cost is estimated with float16-rounded weights in Paddle")
     return manifest

@@ -40,17 +40,25 @@ def export_onnx(model_dir, out_path, opset=DEFAULT_OPSET):
     return {"path": str(out_path), "opset": int(opset), "program": program.name, **file_record(out_path)}
 
 
-def check_onnx(onnx_path, model_dir, inputs, *, tol=FP32_TOL, threads=2):
+def check_onnx(onnx_path, model_dir, inputs, *, tol=FP32_TOL, threads=2, score_floor=None):
     """Compare onnxruntime on ``onnx_path`` with paddle.inference on ``model_dir`` for the same
-    ``inputs`` (list or dict of arrays). Returns {"max_abs_diff", "tol", "ok", "output_shapes"};
-    raises OnnxError with the figures above ``tol``.
+    ``inputs`` (list or dict of arrays, in the Paddle program's input order; fed to onnxruntime
+    by name, whose order may differ). Returns {"max_abs_diff", "tol", "ok", "output_shapes"};
+    raises OnnxError with the figures above ``tol``. score_floor: as
+    ``tasks.deploy.lite.compare_outputs`` (a detector exported without NMS).
     """
     from tasks.deploy.runtimes import OnnxRunner, PaddleInferenceRunner
 
     arrays = input_list(inputs)
-    expected = PaddleInferenceRunner(model_dir, threads=threads)(*arrays)
-    actual = OnnxRunner(onnx_path, threads=threads)(*arrays)
-    result = compare_outputs(expected, actual, tol)
+    paddle_runner = PaddleInferenceRunner(model_dir, threads=threads)
+    expected = paddle_runner(*arrays)
+    onnx_runner = OnnxRunner(onnx_path, threads=threads)
+    feed = dict(zip(paddle_runner.input_names, arrays))
+    if sorted(feed) != sorted(onnx_runner.input_names):
+        raise OnnxError(f"{onnx_path} takes inputs {onnx_runner.input_names}, {model_dir} takes "
+                        f"{paddle_runner.input_names}")
+    actual = onnx_runner(*(feed[name] for name in onnx_runner.input_names))
+    result = compare_outputs(expected, actual, tol, score_floor=score_floor)
     if not result["ok"]:
         raise OnnxError(f"{onnx_path} does not reproduce paddle.inference on {model_dir}: max abs diff "
                         f"{result['max_abs_diff']:.3g} > {tol:g}")
