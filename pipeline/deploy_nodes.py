@@ -11,10 +11,11 @@ from pipeline.base import CachedTask
 from pipeline.config import data_root, pipeline, resolve
 from pipeline.data_nodes import IMAGE_LINKS, ExtractArchive
 from pipeline.detector_nodes import TrainDetector
-from pipeline.keypoint_nodes import KeypointConfigMixin, TrainTinyPose
+from pipeline.keypoint_nodes import TrainTinyPose
+from pipeline.model_nodes import ModelConfigMixin
 from tasks.common.fingerprint import sha256_file
 from tasks.deploy.lite import PRECISIONS
-from tasks.models import WITH_NMS, load_model_config
+from tasks.models import WITH_NMS
 
 # config `architecture` -> the node whose `weights` output is exported
 TRAIN_NODES = {"TinyPose": TrainTinyPose, "PicoDet": TrainDetector}
@@ -28,15 +29,13 @@ def check_paths() -> dict:
     return {"val_ann": val_ann, "image_root": data_root() / IMAGE_LINKS[("coco", "val2017")]}
 
 
-class ModelSourceMixin(KeypointConfigMixin):
+class ModelSourceMixin(ModelConfigMixin):
     """A model config of any architecture plus its weights: the DAG's trained ones, or any
     `.pdparams` given with `weights` (PaddleDetection's released files included)."""
+    config = luigi.Parameter(default="configs/tinypose_128x96.yml", description="model YAML (configs/*.yml)")
     weights = luigi.Parameter(default="", description="a .pdparams to use instead of training")
     fuse_normalize = luigi.BoolParameter(default=False,
                                          description="the network takes RGB 0..255 and normalizes itself")
-
-    def model_config(self) -> dict:
-        return load_model_config(resolve(self.config))
 
     def has_nms(self) -> bool:
         """Whether the config's architecture is exported with NMS in the graph by default."""

@@ -1,0 +1,115 @@
+"""Training and evaluation nodes shared by every model: a config of any architecture
+(`architecture:` picks its loader), trained on the merged list, scored on COCO val2017.
+
+A model adds a pair of subclasses that name its default config, its work functions
+and what its evaluation reports (pipeline/keypoint_nodes.py, pipeline/detector_nodes.py).
+"""
+import importlib
+
+import luigi
+
+from pipeline.base import CachedTask, digest, log
+from pipeline.config import data_root, resolve
+from pipeline.data_nodes import BuildMergedAnnotations, extract_task
+from tasks.common.fingerprint import sha256_file
+from tasks.datasets.layout import COCO_ANNOTATIONS, COCO_VAL_IMAGES, IMAGE_LINKS
+
+
+def work_function(reference: str):
+    """'package.module:function' -> the function (imported when the node runs, so that
+    importing pipeline.tasks stays free of Paddle)."""
+    module, name = reference.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+class ModelConfigMixin:
+    config = luigi.Parameter(description="model YAML (configs/*.yml)")
+
+    def model_config(self) -> dict:
+        """The resolved config (`_base_` merged, validated): its content, not the file's
+        bytes, is the signature, so editing a base file re-runs the models built on it."""
+        from tasks.models import load_model_config
+        return load_model_config(resolve(self.config))
+
+    def model_dir(self):
+        """models/<config name>, tagged when an upstream node runs a non-default variant."""
+        return data_root() / "models" / f"{self.model_config()['name']}{self.variant_suffix()}"
+
+    def signature_params(self):
+        config = self.model_config()
+        params = {**super().signature_params(), "config": config}
+        pretrained = config["train"].get("pretrained")
+        if pretrained:
+            params["pretrained_sha256"] = sha256_file(resolve(pretrained))
+        return params
+
+    def training_config(self) -> dict:
+        """The config as training uses it: `train.pretrained` resolved like every config path."""
+        config = self.model_config()
+        if config["train"].get("pretrained"):
+            config["train"]["pretrained"] = str(resolve(config["train"]["pretrained"]))
+        return config
+
+
+class TrainModel(ModelConfigMixin, CachedTask):
+    """Train the config's model; resumes from its last checkpoint after a kill. Checkpoints
+    are kept per signature (tasks.engine): an interrupted run resumes when it comes back."""
+    stage_outputs = False         # training writes its final files atomically, keeps checkpoints
+    train_function = None         # 'module:function' with tasks.engine.entry's train() signature
+    evaluation_sections = ("eval",)   # config sections that do not change the trained weights
+
+    def requires(self):
+        return BuildMergedAnnotations()
+
+    def signature_params(self):
+        params = super().signature_params()
+        params["config"] = {k: v for k, v in params["config"].items() if k not in self.evaluation_sections}
+        return params
+
+    def digested_outputs(self):
+        return ("weights", "config")   # what evaluation and export read
+
+    def outputs(self):
+        folder = self.model_dir()
+        return {"weights": folder / "model_final.pdparams", "config": folder / "config_used.yml",
+                "log": folder / "train_log.csv", "curves": folder / "curves.png"}
+
+    def manifest_path(self):
+        return self.model_dir() / "train.manifest.json"
+
+    def build(self, out):
+        self.progress(f"training {self.model_config()['name']}")
+        return work_function(self.train_function)(
+            self.training_config(), self.input().task.outputs()["merged"], data_root(), self.model_dir(),
+            signature=digest(self.signature()),
+            on_epoch=lambda done, total, loss: self.progress(f"epoch {done}/{total}, loss {loss:.3e}", done / total))
+
+
+class EvaluateModel(ModelConfigMixin, CachedTask):
+    """The trained model scored on COCO val2017 with pycocotools; eval/ holds metrics.json,
+    the results file and drawn images."""
+    train_node = None             # the TrainModel subclass
+    evaluate_function = None      # 'module:function'(config, weights, val_ann, image_root, out_dir)
+    reported_metrics = ()         # metrics kept in the manifest and logged
+
+    def requires(self):
+        return {"model": self.train_node(config=self.config),
+                "annotations": extract_task(COCO_ANNOTATIONS),
+                "images": extract_task(COCO_VAL_IMAGES)}
+
+    def outputs(self):
+        return {"folder": self.model_dir() / "eval"}
+
+    def manifest_path(self):
+        return self.model_dir() / "eval.manifest.json"
+
+    def build(self, out):
+        val_ann = self.requires()["annotations"].located()["files"]["val"]
+        self.progress("evaluating on val2017")
+        metrics = work_function(self.evaluate_function)(
+            self.model_config(), self.requires()["model"].outputs()["weights"], val_ann,
+            data_root() / IMAGE_LINKS[COCO_VAL_IMAGES], out["folder"])
+        reported = {k: metrics[k] for k in self.reported_metrics}
+        log.info("%s on %s: %s", self.model_config()["name"], val_ann,
+                 " ".join(f"{k}={v:.3f}" for k, v in reported.items()))
+        return reported
