@@ -4,7 +4,7 @@ Everything that needs paddlelite runs in the Lite environment (``lite_env``) as
 a subprocess: ``paddle_lite_opt`` for conversion, ``lite_runner.py`` to run or
 inspect an ``.nb`` file. Arrays cross over as ``.npy`` files.
 
-Facts this relies on (DESIGN.md): opt reads only the legacy program format; an
+Facts this relies on (docs/deployment.md): opt reads only the legacy program format; an
 ARM ``.nb`` does not run on x86, so correctness is checked on a second, x86
 conversion of the same model; FP16 kernels exist for ARM only, so an FP16
 ``.nb`` is checked by what can be checked here (it loads, its size, its op

@@ -1,7 +1,7 @@
 """Locate the Paddle-Lite toolchain environment (Python 3.10, paddlelite 2.13rc0, numpy<2).
 
 paddlelite has wheels only up to Python 3.10 and misreads numpy 2 arrays
-(DESIGN.md), so it lives in its own virtual environment, created by
+(docs/deployment.md), so it lives in its own virtual environment, created by
 ``make setup`` (``bash tools/make_lite_env.sh``), and is only ever run as a
 subprocess: the main environment never imports paddlelite.
 """

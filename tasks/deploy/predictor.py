@@ -3,7 +3,7 @@
     predictor = KeypointPredictor("<data_root>/models/tinypose_128x96/inference")
     keypoints = predictor.predict(image_bgr, boxes_xywh)   # [P, 17, 3]: x, y, score
 
-The runtime is onnxruntime by default, the fastest measured here (DESIGN.md,
+The runtime is onnxruntime by default, the fastest measured here (bench/RESULTS.md,
 bench/deploy_latency.py); paddle.inference (oneDNN) is the fallback when
 onnxruntime or paddle2onnx is not installed or the conversion fails; Paddle-Lite
 on request (``tasks.deploy.runtime_choice``).
