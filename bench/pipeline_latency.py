@@ -41,11 +41,13 @@ def export_models(root):
     from tasks.deploy.export import export_inference_model
     from tasks.deploy.onnx import export_onnx
     from tasks.deploy.synthetic import synthetic_model, synthetic_tinypose
+    from tasks.detection.config import load_config
     from tasks.detection.model import PicoDet
 
     det, kpt = root / "picodet_s_192", root / "tinypose_128x96"
+    nms = load_config(REPO / "configs" / "picodet_s_192_pedestrian.yml")["nms"]
     export_inference_model(synthetic_model(PicoDet(), "PicoDet"), det, DET_SIZE, architecture="PicoDet",
-                           with_nms=False)
+                           nms_settings=nms, with_nms=False)
     export_inference_model(synthetic_tinypose(), kpt, KPT_SIZE, architecture="TinyPose")
     for folder in (det, kpt):
         export_onnx(folder, folder / "model.onnx")
