@@ -30,9 +30,17 @@ def _has_nms(config):
     return architecture(config) in WITH_NMS
 
 
-def _score_floor(config, with_nms):
-    """Boxes are compared only where a detection can come from (``tasks.deploy.lite.compare_outputs``)."""
-    return config["nms"]["score_threshold"] if _has_nms(config) and not with_nms else None
+def _comparison(config, with_nms):
+    """How a converted file's outputs are compared with paddle.inference's: a detector's per
+    output (boxes in pixels), its boxes only where a detection can come from
+    (``tasks.deploy.lite.compare_outputs``)."""
+    from tasks.deploy.detector_graph import output_tolerances
+    from tasks.deploy.lite import FP32_TOL
+
+    if not _has_nms(config):
+        return {"tol": FP32_TOL}
+    return {"tol": output_tolerances(with_nms),
+            "score_floor": None if with_nms else config["nms"]["score_threshold"]}
 
 
 def export_model(config, weights, out_dir, *, fuse_normalize=False, with_nms=True):
@@ -60,8 +68,8 @@ def export_checked_onnx(config, model_dir, onnx_path, val_ann, image_root, *, fu
     conversion = export_onnx(model_dir, onnx_path)
     check = check_onnx(onnx_path, model_dir,
                        check_inputs(config, val_ann, image_root, fuse_normalize=fuse_normalize, with_nms=with_nms),
-                       score_floor=_score_floor(config, with_nms))
-    log.info("ONNX check: max abs diff %.3g (tol %g)", check["max_abs_diff"], check["tol"])
+                       **_comparison(config, with_nms))
+    log.info("ONNX check: max abs diff per output %s (tol %s)", check["max_abs_diffs"], check["tol"])
     return {"program": conversion["program"], "opset": conversion["opset"], "check": check}
 
 
@@ -94,7 +102,7 @@ def convert_checked_lite(config, weights, model_dir, nb_path, precision, val_ann
                             check_inputs(config, val_ann, image_root, fuse_normalize=fuse_normalize,
                                          with_nms=with_nms),
                             lite_python=find_lite_python(lite_python or None), fp16_check=fp16_check,
-                            score_floor=_score_floor(config, with_nms))
+                            **_comparison(config, with_nms))
     return {**info, "nb": nb_name or nb_path.name}
 
 

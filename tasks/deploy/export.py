@@ -95,6 +95,7 @@ def export_inference_model(model, out_dir, input_size, *, weights=None, architec
     """
     import paddle
 
+    from tasks.deploy.detector_graph import output_tolerances
     from tasks.models import WITH_NMS, build_model
     from tasks.models import architecture as architecture_of
 
@@ -144,7 +145,8 @@ def export_inference_model(model, out_dir, input_size, *, weights=None, architec
             _run_child(tmp, {**job, "program": kind, "out_prefix": str(folder / "model")}, timeout)
         _place_programs(written, out_dir)
         score_floor = nms_settings["score_threshold"] if nms_settings is not None and not with_nms else None
-        reload_check = {kind: _check_reload(out_dir, kind, tmp, score_floor) for kind in PROGRAM_FILES}
+        tol = output_tolerances(with_nms) if architecture in WITH_NMS else RELOAD_TOL
+        reload_check = {kind: _check_reload(out_dir, kind, tmp, score_floor, tol) for kind in PROGRAM_FILES}
     with open(out_dir / INFER_CFG, "w") as f:
         yaml.safe_dump(infer_cfg, f, sort_keys=False)
     return {
@@ -185,8 +187,8 @@ def _place_programs(written, out_dir):
 
 def _check_reload(model_dir, program, check_dir, score_floor=None, tol=RELOAD_TOL):
     """paddle.inference on one program of the export vs the dygraph outputs saved for the same
-    inputs (``tasks.deploy.lite.compare_outputs``; ``score_floor`` as there)."""
-    from tasks.deploy.lite import LiteError, compare_outputs
+    inputs (``tasks.deploy.lite.compare_outputs``; ``tol`` and ``score_floor`` as there)."""
+    from tasks.deploy.lite import LiteError, compare_outputs, describe_failure
     from tasks.deploy.runtimes import PaddleInferenceRunner
 
     saved = np.load(check_dir / "check.npz")
@@ -202,8 +204,7 @@ def _check_reload(model_dir, program, check_dir, score_floor=None, tol=RELOAD_TO
     except LiteError as exc:
         raise ExportError(f"{path}: paddle.inference does not reproduce the dygraph model: {exc}") from exc
     if not result["ok"]:
-        raise ExportError(f"{path}: paddle.inference does not reproduce the dygraph model: max abs diff "
-                          f"{result['max_abs_diff']:.3g} > {tol:g} (output shapes {result['output_shapes']})")
+        raise ExportError(f"{path}: paddle.inference does not reproduce the dygraph model: {describe_failure(result)}")
     return {"program": PROGRAM_FILES[program], "input_shape": list(inputs[0].shape), **result}
 
 

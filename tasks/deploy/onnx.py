@@ -10,7 +10,7 @@ and unfolded files run equally fast (measured: README, "Export").
 from pathlib import Path
 
 from tasks.common.fingerprint import file_record
-from tasks.deploy.lite import FP32_TOL, compare_outputs, input_list
+from tasks.deploy.lite import FP32_TOL, compare_outputs, describe_failure, input_list
 from tasks.deploy.runtimes import PARAMS_FILE, program_file
 
 DEFAULT_OPSET = 11
@@ -43,8 +43,8 @@ def export_onnx(model_dir, out_path, opset=DEFAULT_OPSET):
 def check_onnx(onnx_path, model_dir, inputs, *, tol=FP32_TOL, threads=2, score_floor=None):
     """Compare onnxruntime on ``onnx_path`` with paddle.inference on ``model_dir`` for the same
     ``inputs`` (list or dict of arrays, in the Paddle program's input order; fed to onnxruntime
-    by name, whose order may differ). Returns {"max_abs_diff", "tol", "ok", "output_shapes"};
-    raises OnnxError with the figures above ``tol``. score_floor: as
+    by name, whose order may differ). Returns ``compare_outputs``' dict; raises OnnxError with
+    the figures above ``tol`` (one, or one per output). score_floor: as
     ``tasks.deploy.lite.compare_outputs`` (a detector exported without NMS).
     """
     from tasks.deploy.runtimes import OnnxRunner, PaddleInferenceRunner
@@ -60,6 +60,5 @@ def check_onnx(onnx_path, model_dir, inputs, *, tol=FP32_TOL, threads=2, score_f
     actual = onnx_runner(*(feed[name] for name in onnx_runner.input_names))
     result = compare_outputs(expected, actual, tol, score_floor=score_floor)
     if not result["ok"]:
-        raise OnnxError(f"{onnx_path} does not reproduce paddle.inference on {model_dir}: max abs diff "
-                        f"{result['max_abs_diff']:.3g} > {tol:g}")
+        raise OnnxError(f"{onnx_path} does not reproduce paddle.inference on {model_dir}: {describe_failure(result)}")
     return result
