@@ -64,8 +64,8 @@ def test_lite_models_of_both_architectures_checked_on_x86(built):
                               "tinypose_test_fp32.nb"]
     for name, model in models.items():
         check = model["x86_fp32_check"]
-        # heatmaps within 1e-4; detection rows (pixels of the original image) within 1e-3, counts exactly
-        assert check["ok"] and check["tol"] == (1e-4 if name.startswith("tinypose") else [1e-3, 0.0]), name
+        # heatmaps within 1e-4; detection rows (pixels of the original image) within 1e-2, counts exactly
+        assert check["ok"] and check["tol"] == (1e-4 if name.startswith("tinypose") else [1e-2, 0.0]), name
         assert all(d <= t for d, t in zip(check["max_abs_diffs"], check["tol"] if isinstance(check["tol"], list)
                                           else [check["tol"]] * len(check["max_abs_diffs"]))), name
         assert (built["root"] / "lite" / name).stat().st_size == model["size"]
