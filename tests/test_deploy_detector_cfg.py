@@ -68,7 +68,7 @@ def test_read_detector_export_refuses_what_is_not_one(tmp_path):
     with pytest.raises(ValueError, match="infer_cfg.yml does not exist"):
         read_detector_export(tmp_path)
     keypoint = _write(tmp_path / "kpt", build_infer_cfg("TinyPose", [96, 128]))
-    with pytest.raises(ValueError, match="kpt/infer_cfg.yml: no `export: {architecture: PicoDet"):
+    with pytest.raises(ValueError, match="kpt/infer_cfg.yml: Preprocess needs a Resize step"):
         read_detector_export(keypoint)
     cfg = build_infer_cfg("PicoDet", [192, 192], nms=NMS)
     del cfg["NMS"]["keep_top_k"]

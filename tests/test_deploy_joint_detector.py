@@ -20,7 +20,8 @@ import numpy as np
 import pytest
 import yaml
 
-from tasks.deploy.detector_predictor import DetectorPredictor, person_boxes, read_detector_cfg
+from tasks.deploy.detector_predictor import DetectorPredictor, person_boxes
+from tasks.deploy.infer_cfg import read_detector_export
 from tasks.sample.video import render_frames
 
 DET_SIZE = [192, 192]  # [w, h]
@@ -97,9 +98,9 @@ def exports(tmp_path_factory):
 
 
 def test_reads_paddledetection_picodet_layout(exports):
-    cfg = read_detector_cfg(exports["raw"])
-    assert cfg["input_size"] == (192, 192) and cfg["interp"] == 2 and cfg["normalize"] is None
-    assert cfg["nms"]["nms_threshold"] == 0.6 and cfg["arch"] == "PicoDet"
+    cfg = read_detector_export(exports["raw"])   # PaddleDetection's layout: no `export:` section
+    assert cfg["input_size"] == [192, 192] and cfg["interp"] == 2 and cfg["normalize"] is None
+    assert cfg["nms"]["nms_threshold"] == 0.6 and cfg["nms_in_graph"] is None
 
 
 @pytest.mark.parametrize("backend", ["onnxruntime", "paddle"])

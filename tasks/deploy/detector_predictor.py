@@ -19,30 +19,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import yaml
 
+from tasks.deploy.infer_cfg import read_detector_export
 from tasks.deploy.runtime_choice import open_runner
 from tasks.detection.nms import multiclass_nms
-
-# multiclass_nms' defaults, PicoDet's: used when infer_cfg.yml has no NMS section
-DEFAULT_NMS = {"score_threshold": 0.025, "nms_threshold": 0.6, "nms_top_k": 1000, "keep_top_k": 100}
-
-
-def read_detector_cfg(model_dir):
-    """infer_cfg.yml of a detector export -> {"input_size" (w, h), "interp", "normalize"
-    (NormalizeImage step or None), "nms" (dict)}; ValueError naming the file otherwise."""
-    path = Path(model_dir) / "infer_cfg.yml"
-    cfg = yaml.safe_load(path.read_text())
-    steps = {step["type"]: step for step in cfg.get("Preprocess", [])}
-    resize = steps.get("Resize")
-    if resize is None:
-        raise ValueError(f"{path}: no Resize step in Preprocess; not a detector export")
-    if resize.get("keep_ratio", False):
-        raise ValueError(f"{path}: Resize keep_ratio true is not supported (PicoDet exports keep_ratio false)")
-    height, width = (int(v) for v in resize["target_size"])
-    nms = {**DEFAULT_NMS, **{k: v for k, v in (cfg.get("NMS") or {}).items() if k in DEFAULT_NMS}}
-    return {"input_size": (width, height), "interp": int(resize.get("interp", cv2.INTER_LINEAR)),
-            "normalize": steps.get("NormalizeImage"), "nms": nms, "arch": cfg.get("arch")}
 
 
 class DetectorPredictor:
@@ -53,7 +33,7 @@ class DetectorPredictor:
 
     def __init__(self, model_dir, backend="auto", threads=2, onnx_path=None, lite_python=None):
         self.model_dir = Path(model_dir)
-        cfg = read_detector_cfg(self.model_dir)
+        cfg = read_detector_export(self.model_dir)
         self.input_size, self.interp, self.nms = cfg["input_size"], cfg["interp"], cfg["nms"]
         normalize = cfg["normalize"]
         if normalize is None:  # fused: the network takes RGB 0..255

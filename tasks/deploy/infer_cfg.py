@@ -100,13 +100,15 @@ def build_infer_cfg(architecture, input_size, **options):
 
 
 def read_detector_export(model_dir) -> dict:
-    """What inference code needs of a detector export folder (``detector_infer_cfg``'s file).
+    """What inference code needs of a detector export folder: this project's (``detector_infer_cfg``'s
+    file) or one of PaddleDetection's released PicoDet deployment models (same layout, no ``export:``).
 
     Returns {"input_size": [w, h], "interp", "normalize": {"mean", "std", "is_scale"} or None when
-    fused (the network takes RGB 0..255), "nms_in_graph": bool, "nms": {score_threshold,
-    nms_threshold, nms_top_k, keep_top_k}, "inputs": [names in order], "outputs": [names in order],
-    "boxes": which pixels the boxes are in, "label_list", "draw_threshold"}.
-    ValueError naming the file when it is not a detector export of this project.
+    fused (the network takes RGB 0..255), "nms": {score_threshold, nms_threshold, nms_top_k,
+    keep_top_k}, "label_list", "draw_threshold", and from this project's ``export:`` section (None
+    for a PaddleDetection folder, where the program's inputs tell): "nms_in_graph", "inputs",
+    "outputs", "boxes" (which pixels the boxes are in)}.
+    ValueError naming the file when it is not a detector export.
     """
     from tasks.deploy.detector_graph import NMS_KEYS
 
@@ -114,28 +116,27 @@ def read_detector_export(model_dir) -> dict:
     if not path.is_file():
         raise ValueError(f"{path} does not exist: {model_dir} is not an exported model folder")
     cfg = yaml.safe_load(path.read_text())
-    export = cfg.get("export") if isinstance(cfg, dict) else None
-    if not isinstance(export, dict) or export.get("architecture") != "PicoDet":
-        raise ValueError(f"{path}: no `export: {{architecture: PicoDet, ...}}` section; not a detector export "
-                         "of this project (export it with ExportInferenceModel on a PicoDet config)")
-    steps = {step["type"]: step for step in cfg["Preprocess"]}
+    steps = {step["type"]: step for step in cfg.get("Preprocess", [])} if isinstance(cfg, dict) else {}
     resize = steps.get("Resize")
     if resize is None or resize.get("keep_ratio"):
-        raise ValueError(f"{path}: Preprocess needs a Resize step with keep_ratio false, got {resize}")
+        raise ValueError(f"{path}: Preprocess needs a Resize step with keep_ratio false, got {resize}; "
+                         "not a detector export (export one with ExportInferenceModel on a PicoDet config)")
     height, width = (int(v) for v in resize["target_size"])
     missing = [key for key in NMS_KEYS if key not in cfg.get("NMS", {})]
     if missing:
         raise ValueError(f"{path}: NMS lacks {missing}")
     normalize = steps.get("NormalizeImage")
+    export = cfg.get("export") or {}
     return {
         "input_size": [width, height],
-        "interp": int(resize["interp"]),
-        "normalize": None if normalize is None else {k: normalize[k] for k in ("mean", "std", "is_scale")},
-        "nms_in_graph": bool(export["nms"]),
+        "interp": int(resize.get("interp", 1)),
+        "normalize": None if normalize is None else {"mean": normalize["mean"], "std": normalize["std"],
+                                                     "is_scale": normalize.get("is_scale", True)},
         "nms": {key: cfg["NMS"][key] for key in NMS_KEYS},
-        "inputs": list(export["inputs"]),
-        "outputs": list(export["outputs"]),
-        "boxes": export["boxes"],
-        "label_list": list(cfg["label_list"]),
-        "draw_threshold": float(cfg["draw_threshold"]),
+        "label_list": list(cfg.get("label_list", ["person"])),
+        "draw_threshold": float(cfg.get("draw_threshold", 0.5)),
+        "nms_in_graph": export.get("nms"),
+        "inputs": export.get("inputs"),
+        "outputs": export.get("outputs"),
+        "boxes": export.get("boxes"),
     }
