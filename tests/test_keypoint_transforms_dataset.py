@@ -6,7 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from tasks.keypoint.builders import build_loader, build_transforms
+from tasks.common.loader import build_loader
+from tasks.keypoint.builders import build_transforms
 from tasks.keypoint.config import deep_merge, load_config
 from tasks.keypoint.dataset import TopDownCocoDataset
 

@@ -13,13 +13,13 @@ import logging
 from pathlib import Path
 
 import numpy as np
-import orjson
 import paddle
 
 from tasks.annotations.coco import PERSON_ID
 from tasks.annotations.validate import gc_paused
-from tasks.common.packed_records import PackedRecords, Ragged, field_column, fixed_rows
-from tasks.keypoint.dataset import image_files, release_cv2_threads, single_threaded_worker
+from tasks.common.packed_records import PackedRecords, Ragged, field_column, fixed_rows, read_coco
+from tasks.common.loader import build_loader
+from tasks.keypoint.dataset import image_files
 from tasks.keypoint.transforms import Compose
 
 from .transforms import TRANSFORMS, BatchTransform
@@ -44,16 +44,7 @@ def load_detection_records(ann_file, image_root):
     invalid_box + other_category.
     """
     ann_file = Path(ann_file)
-    coco = orjson.loads(ann_file.read_bytes())
-    images, anns = coco["images"], coco["annotations"]
-    del coco
-    image_ids = field_column(images, "id", np.int64)
-    position = {image_id: i for i, image_id in enumerate(image_ids.tolist())}
-    owner = np.fromiter((position.get(ann["image_id"], -1) for ann in anns), dtype=np.int64, count=len(anns))
-    if (owner < 0).any():
-        bad = anns[int(np.argmax(owner < 0))]
-        raise ValueError(f"{ann_file}: annotation {bad['id']} is on image id {bad['image_id']}, "
-                         f"which the file's images lack")
+    images, anns, image_ids, owner = read_coco(ann_file)
     boxes = fixed_rows([ann["bbox"] for ann in anns], 4, np.float64,
                        lambda i: f"{ann_file}: annotation {anns[i]['id']} bbox")
     boxes[:, 2:] += boxes[:, :2]
@@ -169,14 +160,6 @@ def build_detection_loader(config, ann_file, image_root, train: bool, num_replic
     sample_transforms, batch_transforms = build_detection_transforms(config, train)
     dataset = DetectionDataset(ann_file, image_root, sample_transforms,
                                seed=int(config["train"]["seed"]) if train else None)
-    section = config["train"] if train else config["eval"]
-    sampler = paddle.io.DistributedBatchSampler(
-        dataset, batch_size=int(section["batch_size"]), num_replicas=num_replicas, rank=rank,
-        shuffle=bool(train and config["train"]["shuffle"]), drop_last=bool(train and config["train"]["drop_last"]))
-    workers = int(config["data"]["num_workers"])
-    if workers > 0:
-        release_cv2_threads()  # a fork after multi-threaded cv2 gives workers that hang
-    loader = paddle.io.DataLoader(dataset, batch_sampler=sampler, num_workers=workers,
-                                  collate_fn=DetectionCollate(batch_transforms, dataset),
-                                  worker_init_fn=single_threaded_worker if workers > 0 else None)
+    loader, sampler = build_loader(dataset, config, train, num_replicas, rank,
+                                   collate_fn=DetectionCollate(batch_transforms, dataset))
     return loader, sampler, dataset

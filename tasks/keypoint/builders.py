@@ -1,8 +1,7 @@
-"""Config dict (tasks.keypoint.config) -> model, codec, transforms, datasets, loaders."""
-import paddle
+"""Config dict (tasks.keypoint.config) -> model, codec, transforms, datasets."""
 
 from tasks.keypoint.codecs import CODECS
-from tasks.keypoint.dataset import TopDownCocoDataset, release_cv2_threads, single_threaded_worker
+from tasks.keypoint.dataset import TopDownCocoDataset
 from tasks.keypoint.model import TinyPose
 from tasks.keypoint.transforms import TRANSFORMS, Compose
 
@@ -41,24 +40,3 @@ def build_dataset(config, ann_file, image_root, train: bool) -> TopDownCocoDatas
                               num_joints=config["model"]["num_joints"], pixel_std=config["data"]["pixel_std"],
                               padding=config["data"]["bbox_padding"],
                               seed=int(config["train"]["seed"]) if train else None)
-
-
-def build_loader(dataset, config, train: bool, num_replicas=1, rank=0):
-    """DataLoader with a DistributedBatchSampler (this process' share when num_replicas > 1).
-
-    Returns (loader, batch_sampler); call `dataset.set_epoch(e)` and
-    `batch_sampler.set_epoch(e)` before each training epoch: the order and the
-    augmentation draws then depend on (seed, epoch) only, so a resumed run sees the
-    same batches as an uninterrupted one. Workers are not persistent, so the epoch
-    reaches them.
-    """
-    section = config["train"] if train else config["eval"]
-    sampler = paddle.io.DistributedBatchSampler(
-        dataset, batch_size=int(section["batch_size"]), num_replicas=num_replicas, rank=rank,
-        shuffle=bool(train and config["train"]["shuffle"]), drop_last=bool(train and config["train"]["drop_last"]))
-    workers = int(config["data"]["num_workers"])
-    if workers > 0:
-        release_cv2_threads()   # a fork after multi-threaded cv2 gives workers that hang
-    loader = paddle.io.DataLoader(dataset, batch_sampler=sampler, num_workers=workers,
-                                  worker_init_fn=single_threaded_worker if workers > 0 else None)
-    return loader, sampler

@@ -11,14 +11,13 @@ import logging
 import os
 from pathlib import Path
 
-import cv2
 import numpy as np
 import orjson
 import paddle
 
 from tasks.annotations.coco import PERSON_ID
 from tasks.annotations.validate import gc_paused
-from tasks.common.packed_records import Lookup, PackedRecords, Strings, field_column, fixed_rows
+from tasks.common.packed_records import Lookup, PackedRecords, Strings, field_column, fixed_rows, read_coco
 
 from .geometry import BOX_PADDING, PIXEL_STD, boxes_to_centers_scales, clip_boxes_xywh
 
@@ -53,16 +52,7 @@ def load_person_records(ann_file, image_root, input_size, num_joints=17,
     ``invalid_box``.
     """
     ann_file = Path(ann_file)
-    coco = orjson.loads(ann_file.read_bytes())
-    images, anns = coco["images"], coco["annotations"]
-    del coco
-    image_ids = field_column(images, "id", np.int64)
-    position = {image_id: i for i, image_id in enumerate(image_ids.tolist())}
-    owner = np.fromiter((position.get(ann["image_id"], -1) for ann in anns), dtype=np.int64, count=len(anns))
-    if (owner < 0).any():
-        bad = anns[int(np.argmax(owner < 0))]
-        raise ValueError(f"{ann_file}: annotation {bad['id']} is on image id {bad['image_id']}, "
-                         f"which the file's images lack")
+    images, anns, image_ids, owner = read_coco(ann_file)
     order = np.argsort(owner, kind="stable")  # by image, then in file order, as the images list them
     owner = owner[order]
     anns = [anns[i] for i in order]
@@ -162,22 +152,3 @@ class TopDownCocoDataset(paddle.io.Dataset):
         results["rng"] = (np.random.default_rng() if self.seed is None
                           else np.random.default_rng([self.seed, self.epoch, index]))
         return self.transforms(results)
-
-
-def release_cv2_threads():
-    """Shut down cv2's thread pool in this process before worker processes fork.
-
-    A process that forks after cv2 ran multi-threaded (any warpAffine or blur
-    on a large image) gives children whose first cv2 call hangs forever (seen
-    here with opencv 5.0 and paddle's fork-based DataLoader workers). Call it
-    before creating any multi-worker loader; ``tasks.keypoint.builders.build_loader`` does.
-    """
-    cv2.setNumThreads(1)
-
-
-def single_threaded_worker(worker_id):
-    # Each loader process decodes and warps one sample at a time: cv2/OpenMP
-    # thread pools in every worker would only oversubscribe the cores.
-    cv2.setNumThreads(1)
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-
