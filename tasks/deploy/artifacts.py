@@ -39,8 +39,7 @@ def _comparison(config, with_nms):
 
     if not _has_nms(config):
         return {"tol": FP32_TOL}
-    return {"tol": output_tolerances(with_nms),
-            "score_floor": None if with_nms else config["nms"]["score_threshold"]}
+    return {"tol": output_tolerances(with_nms), "score_floor": config["nms"]["score_threshold"]}
 
 
 def export_model(config, weights, out_dir, *, fuse_normalize=False, with_nms=True):

@@ -144,7 +144,7 @@ def export_inference_model(model, out_dir, input_size, *, weights=None, architec
         for kind, folder in written.items():
             _run_child(tmp, {**job, "program": kind, "out_prefix": str(folder / "model")}, timeout)
         _place_programs(written, out_dir)
-        score_floor = nms_settings["score_threshold"] if nms_settings is not None and not with_nms else None
+        score_floor = nms_settings["score_threshold"] if nms_settings is not None else None
         tol = output_tolerances(with_nms) if architecture in WITH_NMS else RELOAD_TOL
         reload_check = {kind: _check_reload(out_dir, kind, tmp, score_floor, tol) for kind in PROGRAM_FILES}
     with open(out_dir / INFER_CFG, "w") as f:

@@ -168,11 +168,13 @@ def compare_outputs(expected, actual, tol, *, score_floor=None):
 
     tol: one tolerance for every output, or one per output (a detector's boxes are in pixels:
     ``tasks.deploy.detector_graph.output_tolerances``).
-    score_floor: for a detector exported without NMS (outputs scores [B, C, N], boxes [B, N, 4]),
-    compare only the boxes of anchors whose best expected score reaches it (the NMS score
-    threshold): the others can never become detections, and with large regression logits
+    score_floor: the NMS score threshold of a detector. Without NMS in the graph (outputs scores
+    [B, C, N], boxes [B, N, 4]), compare only the boxes of anchors whose best expected score
+    reaches it: the others can never become detections, and with large regression logits
     (synthetic weights: ~5e3) a 1e-5 relative difference moves their distribution's mean by
-    0.1 px. Every score is compared.
+    0.1 px; every score is compared. With NMS in the graph (outputs bbox [K, 6], bbox_num [B]),
+    rows are matched per image and class; a row scoring within ``SCORE_TOL`` of the floor may
+    be kept by one runtime and not the other, so only rows above that margin must match.
     Returns {"max_abs_diff", "max_abs_diffs" (per output), "tol", "ok", "output_shapes"}.
     """
     if len(expected) != len(actual):
@@ -180,6 +182,11 @@ def compare_outputs(expected, actual, tol, *, score_floor=None):
     tols = [float(t) for t in tol] if isinstance(tol, (list, tuple)) else [float(tol)] * len(expected)
     if len(tols) != len(expected):
         raise ValueError(f"{len(tols)} tolerances for {len(expected)} outputs")
+    if score_floor is not None and _is_nms_output(expected):
+        diffs = [_nms_rows_diff(expected, actual, score_floor), 0.0]
+        return {"max_abs_diff": diffs[0], "max_abs_diffs": diffs, "tol": tol if isinstance(tol, (int, float)) else tols,
+                "ok": diffs[0] <= tols[0], "output_shapes": [list(e.shape) for e in expected],
+                "score_floor": float(score_floor), "rows": [int(len(expected[0])), int(len(actual[0]))]}
     keep = None
     if score_floor is not None:
         scores = expected[0]
@@ -200,6 +207,30 @@ def compare_outputs(expected, actual, tol, *, score_floor=None):
     if keep is not None:
         result.update(score_floor=float(score_floor), boxes_compared=int(keep.sum()))
     return result
+
+
+def _is_nms_output(outputs) -> bool:
+    return len(outputs) == 2 and outputs[0].ndim == 2 and outputs[0].shape[1] == 6 and outputs[1].ndim == 1
+
+
+def _nms_rows_diff(expected, actual, score_floor) -> float:
+    """Largest difference between matched detection rows (class, score, x1, y1, x2, y2) of two NMS
+    outputs, per image; inf when a row scoring clearly above the floor has no counterpart."""
+    from tasks.deploy.detector_graph import SCORE_TOL
+
+    def per_image(outputs):
+        rows, counts = np.asarray(outputs[0], np.float64), np.asarray(outputs[1]).astype(int)
+        return np.split(rows[:counts.sum()], np.cumsum(counts)[:-1])
+
+    worst = 0.0
+    for first, second in zip(per_image(expected), per_image(actual)):
+        for rows, others in ((first, second), (second, first)):
+            for row in rows[rows[:, 1] >= score_floor + SCORE_TOL]:
+                same_class = others[others[:, 0] == row[0]]
+                if not len(same_class):
+                    return float("inf")
+                worst = max(worst, float(np.abs(same_class - row).max(axis=1).min()))
+    return worst
 
 
 def describe_failure(result):
