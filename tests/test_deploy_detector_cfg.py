@@ -79,8 +79,8 @@ def test_read_detector_export_refuses_what_is_not_one(tmp_path):
 
 def test_nms_outputs_compare_by_matched_rows_above_the_floor():
     from tasks.deploy.lite import compare_outputs
-    rows = np.array([[0, 0.90, 10, 10, 50, 90], [0, 0.0255, 60, 5, 80, 40]], np.float32)
-    shifted = rows[:1] + np.array([0, 1e-4, 0.004, 0, 0, 0], np.float32)  # the near-floor row dropped
+    rows = np.array([[0, 0.90, 10, 10, 50, 90], [0, 0.05, 60, 5, 80, 40]], np.float32)
+    shifted = rows[:1] + np.array([0, 1e-4, 0.004, 0, 0, 0], np.float32)  # a low-score row dropped
     result = compare_outputs([rows, np.array([2])], [shifted, np.array([1])], [1e-2, 0.0], score_floor=0.025)
     assert result["ok"] and result["rows"] == [2, 1] and abs(result["max_abs_diff"] - 0.004) < 1e-6
     missing = compare_outputs([rows, np.array([2])], [rows[1:], np.array([1])], [1e-2, 0.0], score_floor=0.025)

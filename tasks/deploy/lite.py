@@ -173,8 +173,9 @@ def compare_outputs(expected, actual, tol, *, score_floor=None):
     reaches it: the others can never become detections, and with large regression logits
     (synthetic weights: ~5e3) a 1e-5 relative difference moves their distribution's mean by
     0.1 px; every score is compared. With NMS in the graph (outputs bbox [K, 6], bbox_num [B]),
-    rows are matched per image and class; a row scoring within ``SCORE_TOL`` of the floor may
-    be kept by one runtime and not the other, so only rows above that margin must match.
+    rows are matched per image and class, those scoring at least ``NMS_STABLE_SCORE`` (and the
+    floor + ``SCORE_TOL``): below it a trained model has many overlapping near-tie boxes, and a
+    score difference of 1e-4 between runtimes changes which of them NMS keeps.
     Returns {"max_abs_diff", "max_abs_diffs" (per output), "tol", "ok", "output_shapes"}.
     """
     if len(expected) != len(actual):
@@ -209,6 +210,10 @@ def compare_outputs(expected, actual, tol, *, score_floor=None):
     return result
 
 
+# Detections under this score are not compared row by row after an in-graph NMS (compare_outputs).
+NMS_STABLE_SCORE = 0.1
+
+
 def _is_nms_output(outputs) -> bool:
     return len(outputs) == 2 and outputs[0].ndim == 2 and outputs[0].shape[1] == 6 and outputs[1].ndim == 1
 
@@ -225,7 +230,7 @@ def _nms_rows_diff(expected, actual, score_floor) -> float:
     worst = 0.0
     for first, second in zip(per_image(expected), per_image(actual)):
         for rows, others in ((first, second), (second, first)):
-            for row in rows[rows[:, 1] >= score_floor + SCORE_TOL]:
+            for row in rows[rows[:, 1] >= max(score_floor + SCORE_TOL, NMS_STABLE_SCORE)]:
                 same_class = others[others[:, 0] == row[0]]
                 if not len(same_class):
                     return float("inf")
