@@ -84,4 +84,6 @@ def test_nms_outputs_compare_by_matched_rows_above_the_floor():
     result = compare_outputs([rows, np.array([2])], [shifted, np.array([1])], [1e-2, 0.0], score_floor=0.025)
     assert result["ok"] and result["rows"] == [2, 1] and abs(result["max_abs_diff"] - 0.004) < 1e-6
     missing = compare_outputs([rows, np.array([2])], [rows[1:], np.array([1])], [1e-2, 0.0], score_floor=0.025)
-    assert not missing["ok"] and missing["rows_matched"] == 0   # the 0.9 row has no counterpart
+    assert not missing["ok"]   # the 0.9 row has no counterpart
+    tied = np.array([[0, 0.90, 30, 30, 70, 95]], np.float32)   # another box of the same score kept instead
+    assert compare_outputs([rows[:1], np.array([1])], [tied, np.array([1])], [1e-2, 0.0], score_floor=0.025)["ok"]

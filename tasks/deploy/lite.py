@@ -174,8 +174,7 @@ def compare_outputs(expected, actual, tol, *, score_floor=None):
     (synthetic weights: ~5e3) a 1e-5 relative difference moves their distribution's mean by
     0.1 px; every score is compared. With NMS in the graph (outputs bbox [K, 6], bbox_num [B]),
     rows scoring at least ``NMS_STABLE_SCORE`` (and the floor + ``SCORE_TOL``) are matched per
-    image and class, and ``NMS_MIN_MATCHED`` of them must have a counterpart within the
-    tolerance: near-tie overlapping boxes change places between runtimes.
+    image and class (``_nms_rows_diffs``: a box of exactly equal score kept instead counts as a match).
     Returns {"max_abs_diff", "max_abs_diffs" (per output), "tol", "ok", "output_shapes"}.
     """
     if len(expected) != len(actual):
@@ -184,13 +183,12 @@ def compare_outputs(expected, actual, tol, *, score_floor=None):
     if len(tols) != len(expected):
         raise ValueError(f"{len(tols)} tolerances for {len(expected)} outputs")
     if score_floor is not None and _is_nms_output(expected):
-        row_diffs = np.array(_nms_rows_diffs(expected, actual, score_floor))
-        matched = row_diffs[row_diffs <= tols[0]]
-        diffs = [float(matched.max()) if matched.size else 0.0, 0.0]
+        row_diffs = _nms_rows_diffs(expected, actual, score_floor)
+        diffs = [max(row_diffs, default=0.0), 0.0]
         return {"max_abs_diff": diffs[0], "max_abs_diffs": diffs, "tol": tol if isinstance(tol, (int, float)) else tols,
-                "ok": matched.size >= NMS_MIN_MATCHED * row_diffs.size, "output_shapes": [list(e.shape) for e in expected],
+                "ok": diffs[0] <= tols[0], "output_shapes": [list(e.shape) for e in expected],
                 "score_floor": float(score_floor), "rows": [int(len(expected[0])), int(len(actual[0]))],
-                "rows_compared": int(row_diffs.size), "rows_matched": int(matched.size)}
+                "rows_compared": len(row_diffs)}
     keep = None
     if score_floor is not None:
         scores = expected[0]
@@ -213,13 +211,9 @@ def compare_outputs(expected, actual, tol, *, score_floor=None):
     return result
 
 
-# After an in-graph NMS (compare_outputs): rows under this score are not compared, and of the
-# others this share must have a counterpart within the tolerance. Two runtimes' 1e-4 score
-# differences reorder near-tie overlapping boxes, and NMS then keeps another one of them: a
-# trained detector on the export's noise check input gave 62 rows with fewer than 90% matched,
-# while the dense outputs (the export without NMS) agreed within the tolerances.
+# After an in-graph NMS (compare_outputs), rows under this score are not compared: two runtimes'
+# 1e-4 score differences reorder near-tie overlapping boxes there, and NMS keeps another one.
 NMS_STABLE_SCORE = 0.1
-NMS_MIN_MATCHED = 0.5
 
 
 def _is_nms_output(outputs) -> bool:
@@ -229,7 +223,9 @@ def _is_nms_output(outputs) -> bool:
 def _nms_rows_diffs(expected, actual, score_floor) -> list:
     """For every detection row (class, score, x1, y1, x2, y2) of either NMS output scoring at least
     max(floor + SCORE_TOL, NMS_STABLE_SCORE), its largest difference to the closest row of the
-    same image and class in the other output (inf when there is none)."""
+    same image and class in the other output, or 0 when the other output kept a box of the same
+    score instead (boxes of equal score are interchangeable to NMS: which one a runtime keeps
+    depends on its sort; a trained detector on a noise image gives many exact ties), else inf."""
     from tasks.deploy.detector_graph import SCORE_TOL
 
     def per_image(outputs):
@@ -241,7 +237,12 @@ def _nms_rows_diffs(expected, actual, score_floor) -> list:
         for rows, others in ((first, second), (second, first)):
             for row in rows[rows[:, 1] >= max(score_floor + SCORE_TOL, NMS_STABLE_SCORE)]:
                 same_class = others[others[:, 0] == row[0]]
-                diffs.append(float(np.abs(same_class - row).max(axis=1).min()) if len(same_class) else np.inf)
+                if not len(same_class):
+                    diffs.append(np.inf)
+                    continue
+                closest = float(np.abs(same_class - row).max(axis=1).min())
+                tie = np.abs(same_class[:, 1] - row[1]).min() <= SCORE_TOL / 100
+                diffs.append(0.0 if tie and closest > 0 else closest)
     return diffs
 
 
