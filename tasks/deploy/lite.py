@@ -241,7 +241,7 @@ def _nms_rows_diffs(expected, actual, score_floor) -> list:
                     diffs.append(np.inf)
                     continue
                 closest = float(np.abs(same_class - row).max(axis=1).min())
-                tie = np.abs(same_class[:, 1] - row[1]).min() <= SCORE_TOL
+                tie = np.abs(same_class[:, 1] - row[1]).min() <= SCORE_TOL / 100
                 diffs.append(0.0 if tie and closest > 0 else closest)
     return diffs
 
