@@ -20,6 +20,20 @@ INFER_CFG = "infer_cfg.yml"
 DETECTOR_ARCH = "GFL"
 
 
+def _common_fields(draw_threshold, *, metric, arch) -> dict:
+    """The keys every PaddleDetection infer_cfg.yml starts with (min_subgraph_size: its TensorRT
+    subgraph size for both models)."""
+    return {"mode": "paddle", "draw_threshold": float(draw_threshold), "metric": metric,
+            "use_dynamic_shape": False, "arch": arch, "min_subgraph_size": 3}
+
+
+def _preprocess(resize_step, fuse_normalize, mean, std) -> list:
+    """The resize step, NormalizeImage (left out when the network normalizes itself), Permute."""
+    normalize = [] if fuse_normalize else [{"type": "NormalizeImage", "mean": list(mean), "std": list(std),
+                                            "is_scale": True}]
+    return [resize_step, *normalize, {"type": "Permute"}]
+
+
 def keypoint_infer_cfg(input_size, *, fuse_normalize=False, mean=IMAGENET_MEAN, std=IMAGENET_STD,
                        draw_threshold=0.5):
     """Top-down keypoint model (TinyPose, PaddleDetection's TopDownHRNet): the layout
@@ -29,18 +43,9 @@ def keypoint_infer_cfg(input_size, *, fuse_normalize=False, mean=IMAGENET_MEAN, 
     NormalizeImage step is left out because the network normalizes itself.
     """
     w, h = (int(v) for v in input_size)
-    preprocess = [{"type": "TopDownEvalAffine", "trainsize": [w, h]}]
-    if not fuse_normalize:
-        preprocess.append({"type": "NormalizeImage", "mean": list(mean), "std": list(std), "is_scale": True})
-    preprocess.append({"type": "Permute"})
     return {
-        "mode": "paddle",
-        "draw_threshold": float(draw_threshold),
-        "metric": "KeyPointTopDownCOCOEval",
-        "use_dynamic_shape": False,
-        "arch": "HRNet",          # PaddleDetection's name for TopDownHRNet in infer_cfg
-        "min_subgraph_size": 3,   # TensorRT subgraph size PaddleDetection uses for it
-        "Preprocess": preprocess,
+        **_common_fields(draw_threshold, metric="KeyPointTopDownCOCOEval", arch="HRNet"),  # TopDownHRNet's name
+        "Preprocess": _preprocess({"type": "TopDownEvalAffine", "trainsize": [w, h]}, fuse_normalize, mean, std),
         "label_list": ["keypoint"],
         "fuse_normalize": bool(fuse_normalize),
     }
@@ -59,18 +64,10 @@ def detector_infer_cfg(input_size, *, nms, with_nms=True, fpn_stride=(8, 16, 32,
                                              NMS_OUTPUTS)
 
     w, h = (int(v) for v in input_size)
-    preprocess = [{"type": "Resize", "interp": 2, "keep_ratio": False, "target_size": [h, w]}]
-    if not fuse_normalize:
-        preprocess.append({"type": "NormalizeImage", "mean": list(mean), "std": list(std), "is_scale": True})
-    preprocess.append({"type": "Permute"})
+    resize = {"type": "Resize", "interp": 2, "keep_ratio": False, "target_size": [h, w]}
     return {
-        "mode": "paddle",
-        "draw_threshold": float(draw_threshold),
-        "metric": "COCO",
-        "use_dynamic_shape": False,
-        "arch": DETECTOR_ARCH,
-        "min_subgraph_size": 3,   # PaddleDetection's TensorRT subgraph size for PicoDet
-        "Preprocess": preprocess,
+        **_common_fields(draw_threshold, metric="COCO", arch=DETECTOR_ARCH),
+        "Preprocess": _preprocess(resize, fuse_normalize, mean, std),
         "label_list": list(label_list),
         "NMS": {"name": "MultiClassNMS", **{key: nms[key] for key in NMS_KEYS}},
         "fpn_stride": [int(s) for s in fpn_stride],
