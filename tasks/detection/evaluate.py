@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 from tasks.annotations.coco import PERSON_ID
 from tasks.common.atomic import atomic_path, write_json
+from tasks.common.cocometrics import evaluate_and_summarize
 from tasks.common.weights import load_state
 from tasks.detection.builders import build_model
 from tasks.detection.config import load_config
@@ -82,8 +83,7 @@ def bbox_eval(gt_json, results) -> dict:
     Returns the floats of `STAT_NAMES` (-1 where the file has no person of that size) and
     "summary" (COCOeval's printed table). No result at all scores 0 (pycocotools' loadRes
     refuses an empty list, so the detections are then an empty COCO set)."""
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
+    with contextlib.redirect_stdout(io.StringIO()):   # pycocotools prints while loading
         coco_gt = COCO(str(Path(gt_json)))
         if results:
             coco_dt = coco_gt.loadRes(list(results))
@@ -92,16 +92,9 @@ def bbox_eval(gt_json, results) -> dict:
             coco_dt.dataset = {"images": coco_gt.dataset["images"], "annotations": [],
                                "categories": coco_gt.dataset["categories"]}
             coco_dt.createIndex()
-        evaluator = COCOeval(coco_gt, coco_dt, iouType="bbox")
-        evaluator.params.catIds = [PERSON_ID]
-        evaluator.evaluate()
-        evaluator.accumulate()
-        printed.truncate(0)
-        printed.seek(0)
-        evaluator.summarize()
-    metrics = {name: float(value) for name, value in zip(STAT_NAMES, evaluator.stats)}
-    metrics["summary"] = printed.getvalue()
-    return metrics
+    evaluator = COCOeval(coco_gt, coco_dt, iouType="bbox")
+    evaluator.params.catIds = [PERSON_ID]
+    return evaluate_and_summarize(evaluator, STAT_NAMES)
 
 
 def draw_boxes(image_bgr, gt_boxes, detections, display_threshold=DISPLAY_THRESHOLD):

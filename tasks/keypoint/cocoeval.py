@@ -14,6 +14,7 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from tasks.annotations.coco import PERSON_ID
+from tasks.common.cocometrics import evaluate_and_summarize
 
 # COCO's per-keypoint OKS sigmas (pycocotools' kpt_oks_sigmas).
 COCO_SIGMAS = np.array([.26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62,
@@ -89,17 +90,9 @@ def oks_eval(gt_json, results) -> dict:
     """
     if not results:
         raise ValueError(f"no keypoint results to score against {gt_json}")
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
+    with contextlib.redirect_stdout(io.StringIO()):   # pycocotools prints while loading
         coco_gt = COCO(str(Path(gt_json)))
         coco_dt = coco_gt.loadRes(list(results))
-        evaluator = COCOeval(coco_gt, coco_dt, iouType="keypoints")
-        evaluator.params.useSegm = None
-        evaluator.evaluate()
-        evaluator.accumulate()
-        printed.truncate(0)
-        printed.seek(0)
-        evaluator.summarize()
-    metrics = {name: float(value) for name, value in zip(STAT_NAMES, evaluator.stats)}
-    metrics["summary"] = printed.getvalue()
-    return metrics
+    evaluator = COCOeval(coco_gt, coco_dt, iouType="keypoints")
+    evaluator.params.useSegm = None
+    return evaluate_and_summarize(evaluator, STAT_NAMES)
