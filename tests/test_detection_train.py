@@ -2,10 +2,8 @@
 CLI) resumes to the uninterrupted run's per-step losses and weights, bit for bit, across the switch
 from the ATSS to the TaskAligned assigner, with EMA and a loader worker."""
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +11,7 @@ import paddle
 import pytest
 
 from keypoint_tiny_data import make_tiny_coco
+from kill_resume import kill_after_checkpoint
 from tasks.common.config import deep_merge, dump_config
 from tasks.detection.config import load_config, validate_config
 from tasks.detection.train import train, training_signature
@@ -88,17 +87,8 @@ def test_kill_and_resume_matches_an_uninterrupted_run(tmp_path):
     folder = Path("checkpoints") / training_signature(cfg, ann)[:16]
 
     killed = tmp_path / "killed"
-    proc = subprocess.Popen(_cli(cfg_path, ann, images, killed), cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    first = killed / folder / "epoch_0001.pdckpt"
-    deadline = time.monotonic() + SUBPROCESS_TIMEOUT
-    try:
-        while not first.exists() and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert first.exists(), proc.stderr.read().decode()[-2000:] if proc.poll() is not None else "no checkpoint"
-    finally:  # the kill under test, and no training process left behind when the assert fails
-        proc.send_signal(signal.SIGKILL)
-        proc.communicate(timeout=SUBPROCESS_TIMEOUT)
+    kill_after_checkpoint(_cli(cfg_path, ann, images, killed), killed / folder / "epoch_0001.pdckpt",
+                          env=env, cwd=ROOT, timeout=SUBPROCESS_TIMEOUT)
     assert not (killed / "model_final.pdparams").exists(), "run finished before the kill; make it longer"
 
     subprocess.run(_cli(cfg_path, ann, images, killed), cwd=ROOT, env=env, check=True, timeout=SUBPROCESS_TIMEOUT,

@@ -2,10 +2,8 @@
 the CLI, and through the Luigi node) resumes to the uninterrupted run's losses and weights, bit
 for bit."""
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import luigi
@@ -15,6 +13,7 @@ import pytest
 import yaml
 
 from keypoint_tiny_data import make_tiny_coco
+from kill_resume import kill_after_checkpoint
 from pipeline.base import digest   # before the luigi_config fixture: importing pipeline reloads Luigi's config
 from pipeline.tasks import TrainTinyPose
 from tasks.engine.checkpoints import list_checkpoints
@@ -74,18 +73,8 @@ def test_kill_and_resume_matches_an_uninterrupted_run(tmp_path):
     folder = Path("checkpoints") / training_signature(cfg, ann)[:16]
 
     killed = tmp_path / "killed"
-    # its own process group: the kill takes the loader worker too (it would hold stderr open)
-    proc = subprocess.Popen(_cli(cfg_path, ann, images, killed), cwd=ROOT, env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    first = killed / folder / "epoch_0001.pdckpt"
-    deadline = time.monotonic() + SUBPROCESS_TIMEOUT
-    try:
-        while not first.exists() and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert first.exists(), proc.stderr.read().decode()[-2000:] if proc.poll() is not None else "no checkpoint"
-    finally:  # the kill under test, and no training process left behind when the assert fails
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate(timeout=SUBPROCESS_TIMEOUT)
+    kill_after_checkpoint(_cli(cfg_path, ann, images, killed), killed / folder / "epoch_0001.pdckpt",
+                          env=env, cwd=ROOT, timeout=SUBPROCESS_TIMEOUT)
     assert not (killed / "model_final.pdparams").exists(), "run finished before the kill; make it longer"
 
     subprocess.run(_cli(cfg_path, ann, images, killed), cwd=ROOT, env=env, check=True, timeout=SUBPROCESS_TIMEOUT,

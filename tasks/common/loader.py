@@ -1,5 +1,9 @@
 """The DataLoader both models train and evaluate with."""
+import ctypes
+import functools
 import os
+import signal
+import sys
 
 import cv2
 import paddle
@@ -16,7 +20,24 @@ def release_cv2_threads():
     cv2.setNumThreads(1)
 
 
-def single_threaded_worker(worker_id):
+PR_SET_PDEATHSIG = 1   # linux/prctl.h
+
+
+def die_with_parent(parent_pid: int):
+    """Have the kernel SIGKILL this process when its parent dies (Linux).
+
+    Paddle's workers notice a dead parent only between two index reads; one
+    blocked in a put or a decode outlives a trainer that was SIGKILLed (OOM
+    killer, a cluster's preemption) and keeps its files and pipes open.
+    """
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:   # the parent died before the prctl took effect
+        os._exit(1)
+
+
+def init_worker(worker_id, parent_pid):
+    die_with_parent(parent_pid)
     # Each loader process decodes and warps one sample at a time: cv2/OpenMP
     # thread pools in every worker would only oversubscribe the cores.
     cv2.setNumThreads(1)
@@ -38,8 +59,10 @@ def build_loader(dataset, config, train: bool, num_replicas=1, rank=0, collate_f
         dataset, batch_size=int(section["batch_size"]), num_replicas=num_replicas, rank=rank,
         shuffle=bool(train and config["train"]["shuffle"]), drop_last=bool(train and config["train"]["drop_last"]))
     workers = int(config["data"]["num_workers"])
+    worker_init = None
     if workers > 0:
         release_cv2_threads()   # a fork after multi-threaded cv2 gives workers that hang
+        worker_init = functools.partial(init_worker, parent_pid=os.getpid())
     loader = paddle.io.DataLoader(dataset, batch_sampler=sampler, num_workers=workers, collate_fn=collate_fn,
-                                  worker_init_fn=single_threaded_worker if workers > 0 else None)
+                                  worker_init_fn=worker_init)
     return loader, sampler
