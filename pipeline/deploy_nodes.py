@@ -82,7 +82,7 @@ class ExportInferenceModel(ModelSourceMixin, CachedTask):
         if self.without_nms and not self.has_nms():
             raise ValueError(f"--without-nms: {self.config} is a {self.model_config()['architecture']} config, "
                              f"whose export has no NMS (NMS exports: {list(WITH_NMS)})")
-        return self.model_requires()
+        return {**self.model_requires(), **self.check_requires()}
 
     def export_name(self) -> str:
         return super().export_name() + ("_no_nms" if self.without_nms else "")
@@ -96,7 +96,7 @@ class ExportInferenceModel(ModelSourceMixin, CachedTask):
     def build(self, out):
         from tasks.deploy.artifacts import export_model
         self.progress(f"exporting {self.export_name()}")
-        return export_model(self.model_config(), self.weights_path(), out["model_dir"],
+        return export_model(self.model_config(), self.weights_path(), out["model_dir"], **check_paths(),
                             fuse_normalize=self.fuse_normalize, with_nms=not self.without_nms)
 
 

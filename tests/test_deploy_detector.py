@@ -39,12 +39,15 @@ def images():
 
 
 @pytest.fixture(scope="module")
-def exports(model, config, tmp_path_factory):
-    """{True: export with NMS, False: without} of the synthetic model, with their manifests."""
+def exports(model, config, images, tmp_path_factory):
+    """{True: export with NMS, False: without} of the synthetic model, with their manifests;
+    each checked on the two test images."""
     root = tmp_path_factory.mktemp("detector_export")
+    check_inputs = {True: [images, SCALE_FACTOR], False: [images]}
     return {with_nms: (root / f"nms_{with_nms}",
                        export_inference_model(model, root / f"nms_{with_nms}", [SIZE, SIZE], architecture="PicoDet",
-                                              nms_settings=config["nms"], with_nms=with_nms))
+                                              nms_settings=config["nms"], with_nms=with_nms,
+                                              check_inputs=check_inputs[with_nms]))
             for with_nms in (True, False)}
 
 
@@ -69,6 +72,7 @@ def test_both_forms_reload_in_both_programs(exports):
         assert {k: v["program"] for k, v in info["reload_check"].items()} == {"pir": "model.json",
                                                                              "legacy": "model.pdmodel"}
         assert all(check["ok"] and check["max_abs_diff"] <= 1e-4 for check in info["reload_check"].values())
+        assert all(check["input_shape"] == [2, 3, SIZE, SIZE] for check in info["reload_check"].values())
         cfg = yaml.safe_load((folder / "infer_cfg.yml").read_text())
         assert cfg["export"]["nms"] is with_nms and cfg["arch"] == "GFL"
         assert info["inputs"] == cfg["export"]["inputs"] and info["outputs"] == cfg["export"]["outputs"]
@@ -147,6 +151,9 @@ def test_export_refuses_what_does_not_fit(model, config, tmp_path):
         export_inference_model(model, tmp_path / "a", [SIZE, SIZE], architecture="PicoDet")
     with pytest.raises(ValueError, match="TinyPose has no NMS"):
         export_inference_model(load_config_tinypose(), tmp_path / "b", [96, 128], with_nms=False)
+    with pytest.raises(ValueError, match=r"1 check input\(s\) for the export's 2 \(image, scale_factor\)"):
+        export_inference_model(model, tmp_path / "d", [SIZE, SIZE], architecture="PicoDet",
+                               nms_settings=config["nms"], check_inputs=[np.zeros((1, 3, SIZE, SIZE))])
     with pytest.raises(ExportError, match="multiples of 32"):
         export_inference_model(model, tmp_path / "c", [200, 192], architecture="PicoDet",
                                nms_settings=config["nms"])

@@ -42,14 +42,17 @@ def _comparison(config, with_nms):
     return {"tol": output_tolerances(with_nms), "score_floor": config["nms"]["score_threshold"]}
 
 
-def export_model(config, weights, out_dir, *, fuse_normalize=False, with_nms=True):
-    """``config``'s network with ``weights`` exported to ``out_dir`` (both programs, checked)."""
+def export_model(config, weights, out_dir, val_ann, image_root, *, fuse_normalize=False, with_nms=True):
+    """``config``'s network with ``weights`` exported to ``out_dir`` (both programs, checked on
+    the val images every converted file is checked on)."""
     from tasks.deploy.export import export_inference_model
 
     log.info("exporting %s to %s", config["name"], out_dir)
     nms = {"with_nms": with_nms} if _has_nms(config) else {}
     return export_inference_model(config, out_dir, config["model"]["input_size"], weights=weights,
-                                  fuse_normalize=fuse_normalize, **_input_options(config), **nms)
+                                  fuse_normalize=fuse_normalize, **_input_options(config), **nms,
+                                  check_inputs=check_inputs(config, val_ann, image_root,
+                                                            fuse_normalize=fuse_normalize, with_nms=with_nms))
 
 
 def check_inputs(config, val_ann, image_root, *, fuse_normalize=False, with_nms=True):

@@ -76,7 +76,7 @@ def prepared_model(model, weights=None, *, fuse_normalize=False, mean=IMAGENET_M
 
 def export_inference_model(model, out_dir, input_size, *, weights=None, architecture=None,
                            fuse_normalize=False, mean=IMAGENET_MEAN, std=IMAGENET_STD,
-                           nms_settings=None, with_nms=True, timeout=900):
+                           nms_settings=None, with_nms=True, check_inputs=None, timeout=900):
     """Export ``model`` to ``out_dir`` (both programs, shared weights, infer_cfg.yml); returns a
     manifest dict ("files", "reload_check" per program, inputs and outputs, "infer_cfg").
 
@@ -89,9 +89,13 @@ def export_inference_model(model, out_dir, input_size, *, weights=None, architec
     nms_settings, with_nms: a detector (``tasks.models.WITH_NMS``) only. ``nms_settings`` are its
         NMS numbers (a config's ``nms``; taken from the config when ``model`` is one), written to
         infer_cfg.yml and, with ``with_nms``, put in the graph (``tasks.deploy.detector_graph``).
+    check_inputs: the arrays (export input order) each program is checked on, e.g. real images
+        from ``tasks.deploy.check_inputs.model_inputs``; default a fixed noise input. A trained
+        detector needs real ones: on noise it scores many boxes alike, and NMS then keeps
+        different ones of those interchangeable boxes in each runtime.
 
     Each program is reloaded with paddle.inference (oneDNN on, Paddle's CPU default) and must
-    reproduce the dygraph model on a fixed input to ``RELOAD_TOL``, every output, else ExportError.
+    reproduce the dygraph model on the check inputs to ``RELOAD_TOL``, every output, else ExportError.
     """
     import paddle
 
@@ -134,6 +138,12 @@ def export_inference_model(model, out_dir, input_size, *, weights=None, architec
         job = {"inputs": inputs, "weights": str(weights) if weights is not None else None,
                "fuse_normalize": bool(fuse_normalize), "mean": list(mean), "std": list(std),
                "nms": graph_nms, "check_dir": str(tmp)}
+        if check_inputs is not None:
+            if len(check_inputs) != len(inputs):
+                raise ValueError(f"export_inference_model: {len(check_inputs)} check input(s) for the "
+                                 f"export's {len(inputs)} ({', '.join(inputs)})")
+            np.savez(tmp / "inputs.npz", *(np.asarray(x, np.float32) for x in check_inputs))
+            job["check_inputs"] = str(tmp / "inputs.npz")
         if is_layer:
             job["pickled_model"] = str(tmp / "model.pkl")
             with open(job["pickled_model"], "wb") as f:
@@ -223,7 +233,7 @@ def _run_child(tmp, job, timeout):
                           f"{job_path}:\n{tail}")
 
 
-def _check_inputs(inputs, fuse_normalize):
+def _noise_inputs(inputs, fuse_normalize):
     """One fixed input per model input, batch 1: the image (normalized, or RGB 0..255 when the
     network normalizes itself) and, for an NMS export, a scale factor that is not 1."""
     rng = np.random.default_rng(0)
@@ -253,7 +263,11 @@ def _child_main(job_path):
     spec = [paddle.static.InputSpec(shape=shape, dtype="float32", name=name) for name, shape in job["inputs"].items()]
     paddle.jit.save(paddle.jit.to_static(model, input_spec=spec, full_graph=True), job["out_prefix"])
     if job["program"] == "legacy":  # fixed inputs and the dygraph outputs, for the parent's checks
-        inputs = _check_inputs(job["inputs"], job["fuse_normalize"])
+        if "check_inputs" in job:
+            given = np.load(job["check_inputs"])
+            inputs = [given[f"arr_{i}"] for i in range(len(job["inputs"]))]
+        else:
+            inputs = _noise_inputs(job["inputs"], job["fuse_normalize"])
         with paddle.no_grad():
             outputs = model(*(paddle.to_tensor(x) for x in inputs))
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
