@@ -136,6 +136,15 @@ def test_lite_x86_runs_the_nms_export_and_the_arm_files_hold_it(model, config, e
         build_lite_model(folder, tmp_path / "x", "fp16", [images, SCALE_FACTOR], lite_python=lite_python)
 
 
+def test_fp16_cost_counts_confident_anchors_and_enforces_its_limits(model, images):
+    cost = estimate_fp16_detector_cost(model, images, 0.025)
+    scores = dygraph(model, images)[0]
+    assert cost["score_floor"] == 0.1 and 0 < cost["anchors"] <= int((scores.max(axis=1) >= 0.09).sum())
+    assert cost["max_shift"] <= cost["limit_shift"] and cost["max_score_diff"] <= cost["limit_score"]
+    with pytest.raises(LiteError, match=r"scores by up to [0-9.]+ \(limit 0\)"):
+        estimate_fp16_detector_cost(model, images, 0.025, max_score=0)
+
+
 def test_lite_x86_runs_the_export_without_nms(config, exports, images, tmp_path):
     lite_python = find_lite_python()
     folder = exports[False][0]

@@ -80,7 +80,8 @@ def _detector_section(m):
     if "fp16_weight_rounding" in m:
         r = m["fp16_weight_rounding"]
         lines.append(f"FP16 (not runnable on x86): weights rounded to float16 move the boxes of the "
-                     f"{r['anchors']} anchors scoring >= {r['score_floor']} by at most {r['max_px']:.3f} px and "
+                     f"{r['anchors']} anchors scoring >= {r['score_floor']} by at most {r['max_px']:.3f} px "
+                     f"({r['max_shift']:.2%} of the box side) and "
                      f"scores by at most {r['max_score_diff']:.4f} on the check images.")
     return lines
 
