@@ -75,6 +75,7 @@ class OnnxRunner:
         options = ort.SessionOptions()
         options.intra_op_num_threads = int(threads)
         options.inter_op_num_threads = 1
+        options.log_severity_level = 3   # errors only: paddle2onnx's graphs leave unused initializers it warns of
         self._session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         self.input_names = [i.name for i in self._session.get_inputs()]
         self.output_names = [o.name for o in self._session.get_outputs()]
