@@ -151,8 +151,8 @@ def export_inference_model(model, out_dir, input_size, *, weights=None, architec
         else:
             job["config"] = model
         written = {kind: tmp / kind for kind in PROGRAM_FILES}
-        for kind, folder in written.items():
-            _run_child(tmp, {**job, "program": kind, "out_prefix": str(folder / "model")}, timeout)
+        _run_children(tmp, [{**job, "program": kind, "out_prefix": str(folder / "model")}
+                            for kind, folder in written.items()], timeout)
         _place_programs(written, out_dir)
         score_floor = nms_settings["score_threshold"] if nms_settings is not None else None
         tol = output_tolerances(with_nms) if architecture in WITH_NMS else RELOAD_TOL
@@ -218,19 +218,36 @@ def _check_reload(model_dir, program, check_dir, score_floor=None, tol=RELOAD_TO
     return {"program": PROGRAM_FILES[program], "input_shape": list(inputs[0].shape), **result}
 
 
-def _run_child(tmp, job, timeout):
-    job_path = tmp / f"job_{job['program']}.json"
-    job_path.write_text(json.dumps(job))
-    env = dict(os.environ, FLAGS_enable_pir_api=PIR_FLAG[job["program"]])
-    # The child sees the same import path as this process (a pickled model's classes included).
+def _run_children(tmp, jobs, timeout):
+    """One export process per job, all at once (each is mostly single-threaded tracing)."""
+    # The children see the same import path as this process (a pickled model's classes included).
     repo_root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join([repo_root, *(p for p in sys.path if p), env.get("PYTHONPATH", "")])
-    proc = subprocess.run([sys.executable, "-m", "tasks.deploy.export", str(job_path)], env=env,
-                          capture_output=True, text=True, timeout=timeout)
-    if proc.returncode != 0:
-        tail = (proc.stdout + proc.stderr)[-4000:]
-        raise ExportError(f"{job['program']} export process failed (exit {proc.returncode}) for job "
-                          f"{job_path}:\n{tail}")
+    python_path = os.pathsep.join([repo_root, *(p for p in sys.path if p), os.environ.get("PYTHONPATH", "")])
+    running = []
+    for job in jobs:
+        job_path = tmp / f"job_{job['program']}.json"
+        job_path.write_text(json.dumps(job))
+        log = open(tmp / f"job_{job['program']}.log", "w+")
+        env = dict(os.environ, FLAGS_enable_pir_api=PIR_FLAG[job["program"]], PYTHONPATH=python_path)
+        proc = subprocess.Popen([sys.executable, "-m", "tasks.deploy.export", str(job_path)], env=env,
+                                stdout=log, stderr=subprocess.STDOUT, text=True)
+        running.append((job, job_path, proc, log))
+    failures = []
+    try:
+        for job, job_path, proc, log in running:
+            proc.wait(timeout=timeout)
+            if proc.returncode != 0:
+                log.seek(0)
+                failures.append(f"{job['program']} export process failed (exit {proc.returncode}) for job "
+                                f"{job_path}:\n{log.read()[-4000:]}")
+    finally:
+        for _, _, proc, log in running:
+            if proc.poll() is None:   # a timeout: leave no export process behind
+                proc.kill()
+                proc.wait()
+            log.close()
+    if failures:
+        raise ExportError("\n".join(failures))
 
 
 def _noise_inputs(inputs, fuse_normalize):
@@ -260,19 +277,21 @@ def _child_main(job_path):
         model = job["config"]
     model = prepared_model(model, job["weights"], fuse_normalize=job["fuse_normalize"],
                            mean=job["mean"], std=job["std"], nms=job["nms"])
-    spec = [paddle.static.InputSpec(shape=shape, dtype="float32", name=name) for name, shape in job["inputs"].items()]
-    paddle.jit.save(paddle.jit.to_static(model, input_spec=spec, full_graph=True), job["out_prefix"])
     if job["program"] == "legacy":  # fixed inputs and the dygraph outputs, for the parent's checks
         if "check_inputs" in job:
             given = np.load(job["check_inputs"])
             inputs = [given[f"arr_{i}"] for i in range(len(job["inputs"]))]
         else:
             inputs = _noise_inputs(job["inputs"], job["fuse_normalize"])
+        # before to_static, which converts the layer in place: a later call would trace it again
+        # and return the static program's outputs (slowly), not the dygraph model's
         with paddle.no_grad():
             outputs = model(*(paddle.to_tensor(x) for x in inputs))
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
         np.savez(Path(job["check_dir"]) / "check.npz", **{f"input_{i}": x for i, x in enumerate(inputs)},
                  **{f"output_{i}": y.numpy() for i, y in enumerate(outputs)})
+    spec = [paddle.static.InputSpec(shape=shape, dtype="float32", name=name) for name, shape in job["inputs"].items()]
+    paddle.jit.save(paddle.jit.to_static(model, input_spec=spec, full_graph=True), job["out_prefix"])
 
 
 if __name__ == "__main__":
