@@ -1,66 +1,35 @@
-"""The deploy nodes on the embedded sample with a short-trained detector and TinyPose:
+"""The deploy nodes on the embedded sample with the demo's detector and a short-trained TinyPose:
 ExportLiteModels (four .nb files, each checked on x86, and the mobile bundle), ExportOnnx of
-the detector (its export without NMS), and the two detector export folders."""
+each (the detector's from its export without NMS), and the two detector export folders."""
 import json
-import shutil
 
-import luigi
-import luigi.configuration
 import pytest
 import yaml
 
-from pipeline import PROJECT_ROOT
 from pipeline.tasks import ExportInferenceModel, ExportLiteModels, ExportOnnx
+from pipeline_helpers import build, pipeline_root
 from tasks.deploy.infer_cfg import read_detector_export
 from tasks.deploy.lite_bundle import DET_DIR, KEYPOINT_DIR
 
 pytestmark = pytest.mark.slow
 
 
-def write_configs(folder):
-    """Both sample configs cut to one short epoch: these tests check wiring, not accuracy."""
-    detector, keypoint = folder / "det.yml", folder / "kpt.yml"
-    detector.write_text(yaml.safe_dump({
-        "_base_": str(PROJECT_ROOT / "configs" / "picodet_s_192_sample.yml"), "name": "picodet_test",
-        "data": {"num_workers": 0}, "train": {"epochs": 1, "batch_size": 16, "snapshot_epoch": 1},
-        "optimizer": {"warmup_steps": 2}}))
-    keypoint.write_text(yaml.safe_dump({
-        "_base_": str(PROJECT_ROOT / "configs" / "tinypose_128x96_sample.yml"), "name": "tinypose_test",
-        "data": {"num_workers": 0}, "train": {"epochs": 1, "batch_size": 32, "snapshot_epoch": 1},
-        "optimizer": {"milestones": [1], "warmup_steps": 2}, "eval": {"flip_test": False}}))
-    return str(detector), str(keypoint)
-
-
-def build(*tasks):
-    result = luigi.build(list(tasks), local_scheduler=True, detailed_summary=True)
-    assert result.scheduling_succeeded, result.summary_text
-
-
 @pytest.fixture(scope="module")
-def built(tmp_path_factory, sample_dir):
-    folder = tmp_path_factory.mktemp("deploy_nodes")
-    datasets = folder / "datasets.yml"
-    shutil.copy(sample_dir / "datasets.yml", datasets)
-    config = luigi.configuration.get_config()
-    saved = {key: config.get("pipeline", key, None) for key in ("data_root", "datasets")}
-    config.set("pipeline", "data_root", str(folder / "data"))
-    config.set("pipeline", "datasets", str(datasets))
-    detector, keypoint = write_configs(folder)
-    lite = ExportLiteModels(configs=[keypoint, detector])
-    build(lite, ExportOnnx(config=detector))
-    yield {"root": folder / "data", "detector": detector, "keypoint": keypoint, "lite": lite}
-    for key, value in saved.items():
-        if value is None:
-            config.remove_option("pipeline", key)
-        else:
-            config.set("pipeline", key, value)
+def built(sample_models):
+    """ExportLiteModels of the shared sample models (the demo's detector and a one-epoch
+    TinyPose) and the ONNX node of each."""
+    detector, keypoint = sample_models["detector"], sample_models["keypoint"]
+    with pipeline_root(sample_models["root"], sample_models["datasets"]):
+        lite = ExportLiteModels(configs=[keypoint, detector])
+        build(lite, ExportOnnx(config=detector), ExportOnnx(config=keypoint))
+        yield {"root": sample_models["root"], "detector": detector, "keypoint": keypoint, "lite": lite}
 
 
 def test_lite_models_of_both_architectures_checked_on_x86(built):
     lite = built["lite"]
     assert lite.complete()
     models = {m["nb"]: m for m in json.loads(lite.outputs()["manifest"].read_text())["models"]}
-    assert sorted(models) == ["picodet_test_fp16.nb", "picodet_test_fp32.nb", "tinypose_test_fp16.nb",
+    assert sorted(models) == ["picodet_s_192_sample_fp16.nb", "picodet_s_192_sample_fp32.nb", "tinypose_test_fp16.nb",
                               "tinypose_test_fp32.nb"]
     for name, model in models.items():
         check = model["x86_fp32_check"]
@@ -69,14 +38,15 @@ def test_lite_models_of_both_architectures_checked_on_x86(built):
         assert all(d <= t for d, t in zip(check["max_abs_diffs"], check["tol"] if isinstance(check["tol"], list)
                                           else [check["tol"]] * len(check["max_abs_diffs"]))), name
         assert (built["root"] / "lite" / name).stat().st_size == model["size"]
-    detector = models["picodet_test_fp32.nb"]
+    detector = models["picodet_s_192_sample_fp32.nb"]
     assert detector["input_names"] == ["image", "scale_factor"] and detector["ops"]["multiclass_nms3"] == 1
     assert detector["input_shapes"] == [[2, 3, 192, 192], [2, 2]]  # two sample val images with persons
-    rounding = models["picodet_test_fp16.nb"]["fp16_weight_rounding"]
+    rounding = models["picodet_s_192_sample_fp16.nb"]["fp16_weight_rounding"]
     assert rounding["ok"] and rounding["max_shift"] <= 0.02
+    assert models["tinypose_test_fp16.nb"]["fp16_weight_rounding"]["max_px"] <= 0.5
     readme = lite.outputs()["readme"].read_text()
-    assert "## picodet_test_fp32.nb" in readme and "| mobile/fp16 | picodet_test_fp16.nb | tinypose_test_fp16.nb |" \
-        in readme
+    assert "## picodet_s_192_sample_fp32.nb" in readme
+    assert "| mobile/fp16 | picodet_s_192_sample_fp16.nb | tinypose_test_fp16.nb |" in readme
 
 
 def test_mobile_bundle_is_ready_to_copy(built):
@@ -84,7 +54,7 @@ def test_mobile_bundle_is_ready_to_copy(built):
     assert sorted(p.name for p in mobile.iterdir()) == ["fp16", "fp32"]
     for precision in ("fp32", "fp16"):
         bundle = mobile / precision
-        for sub, name in ((DET_DIR, "picodet_test"), (KEYPOINT_DIR, "tinypose_test")):
+        for sub, name in ((DET_DIR, "picodet_s_192_sample"), (KEYPOINT_DIR, "tinypose_test")):
             shipped = built["root"] / "lite" / f"{name}_{precision}.nb"
             assert (bundle / sub / "model.nb").read_bytes() == shipped.read_bytes()
             export_cfg = yaml.safe_load((built["root"] / "export" / name / "infer_cfg.yml").read_text())
@@ -96,15 +66,22 @@ def test_mobile_bundle_is_ready_to_copy(built):
 
 def test_detector_exports_and_onnx(built):
     root = built["root"]
-    with_nms = read_detector_export(root / "export" / "picodet_test")
-    without = read_detector_export(root / "export" / "picodet_test_no_nms")
+    with_nms = read_detector_export(root / "export" / "picodet_s_192_sample")
+    without = read_detector_export(root / "export" / "picodet_s_192_sample_no_nms")
     assert with_nms["nms_in_graph"] and not without["nms_in_graph"]
     assert with_nms["input_size"] == without["input_size"] == [192, 192] and with_nms["nms"]["nms_threshold"] == 0.6
     onnx = ExportOnnx(config=built["detector"])
-    assert onnx.outputs()["onnx"] == root / "onnx" / "picodet_test_no_nms.onnx"
+    assert onnx.outputs()["onnx"] == root / "onnx" / "picodet_s_192_sample_no_nms.onnx"
     check = onnx.read_manifest()["info"]["check"]
     assert check["ok"] and check["output_shapes"] == [[2, 1, 765], [2, 765, 4]]
     export = ExportInferenceModel(config=built["detector"]).read_manifest()["info"]
     assert export["inputs"] == ["image", "scale_factor"] and export["outputs"] == ["bbox", "bbox_num"]
     with pytest.raises(ValueError, match="whose export has no NMS"):
         ExportInferenceModel(config=built["keypoint"], without_nms=True).requires()
+
+
+def test_keypoint_onnx(built):
+    onnx = ExportOnnx(config=built["keypoint"])
+    assert onnx.outputs()["onnx"] == built["root"] / "onnx" / "tinypose_test.onnx"
+    check = onnx.read_manifest()["info"]["check"]
+    assert check["ok"] and check["max_abs_diff"] <= 1e-4 and check["output_shapes"] == [[4, 17, 32, 24]]

@@ -5,11 +5,8 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections import Counter
 
-import luigi
-import luigi.configuration
 import pytest
 import yaml
 
@@ -17,13 +14,9 @@ from pipeline import PROJECT_ROOT
 from pipeline.base import runs_log_path
 from pipeline.tasks import (BuildMergedAnnotations, ConvertAIChallenger, EvaluateTinyPose, ExtractArchive,
                             TrainTinyPose)
+from pipeline_helpers import build, pipeline_root, tinypose_test_config
 
 pytestmark = pytest.mark.slow
-
-
-def build(*tasks):
-    result = luigi.build(list(tasks), local_scheduler=True, detailed_summary=True)
-    assert result.scheduling_succeeded, result.summary_text
 
 
 def events(since=0):
@@ -56,28 +49,17 @@ def run_luigi(cfg, *args, background=False):
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, sample_dir):
-    """A data root with the data nodes done and a one-epoch TinyPose trained and evaluated."""
+    """A data root of its own (these tests delete manifests) with the data nodes done and a
+    one-epoch TinyPose trained and evaluated."""
     folder = tmp_path_factory.mktemp("cache")
     datasets = folder / "datasets.yml"
     shutil.copy(sample_dir / "datasets.yml", datasets)
     model_config = folder / "tiny.yml"
-    model_config.write_text(yaml.safe_dump({
-        "_base_": str(PROJECT_ROOT / "configs" / "tinypose_128x96_sample.yml"),
-        "name": "tinypose_cache_test", "data": {"num_workers": 0},
-        "train": {"epochs": 1, "batch_size": 32, "snapshot_epoch": 1},
-        "optimizer": {"milestones": [1], "warmup_steps": 2}, "eval": {"flip_test": False}}))
-    config = luigi.configuration.get_config()
-    saved = {key: config.get("pipeline", key, None) for key in ("data_root", "datasets")}
-    config.set("pipeline", "data_root", str(folder / "data"))
-    config.set("pipeline", "datasets", str(datasets))
-    build(EvaluateTinyPose(config=str(model_config)))
-    yield {"root": folder / "data", "folder": folder, "config": str(model_config),
-           "cfg": write_luigi_cfg(folder, folder / "data", datasets)}
-    for key, value in saved.items():
-        if value is None:
-            config.remove_option("pipeline", key)
-        else:
-            config.set("pipeline", key, value)
+    model_config.write_text(yaml.safe_dump(tinypose_test_config("tinypose_cache_test", 0.004)))
+    with pipeline_root(folder / "data", datasets):
+        build(EvaluateTinyPose(config=str(model_config)))
+        yield {"root": folder / "data", "folder": folder, "config": str(model_config),
+               "cfg": write_luigi_cfg(folder, folder / "data", datasets)}
 
 
 def test_deleted_data_manifest_rebuilds_that_node_only(trained):

@@ -3,30 +3,30 @@ config reaches AP50 >= 0.5 on the sample's val split (EvaluateDetector), and wha
 change re-runs."""
 import json
 
-import luigi
 import pytest
 import yaml
 
-from pipeline import PROJECT_ROOT
 from pipeline.base import digest
 from pipeline.tasks import EvaluateDetector, TrainDetector
+from pipeline_helpers import SAMPLE_DETECTOR as SAMPLE_CONFIG
+from pipeline_helpers import pipeline_root
 from tasks.detection.evaluate import STAT_NAMES, bbox_eval
 
 pytestmark = pytest.mark.slow
 
-SAMPLE_CONFIG = str(PROJECT_ROOT / "configs" / "picodet_s_192_sample.yml")
+
+@pytest.fixture
+def models(sample_models):
+    """The shared data root, where the demo's detector config was trained and evaluated."""
+    with pipeline_root(sample_models["root"], sample_models["datasets"]):
+        yield sample_models
 
 
-def build(*tasks):
-    result = luigi.build(list(tasks), local_scheduler=True, detailed_summary=True)
-    assert result.scheduling_succeeded, result.summary_text
-
-
-def test_detector_nodes_train_and_score_the_sample(sample_pipeline, tmp_path):
+def test_detector_nodes_train_and_score_the_sample(models, tmp_path):
     evaluate = EvaluateDetector(config=SAMPLE_CONFIG)
-    build(evaluate)
+    assert evaluate.complete()
     train = TrainDetector(config=SAMPLE_CONFIG)
-    model_dir = sample_pipeline["root"] / "models" / "picodet_s_192_sample"
+    model_dir = models["root"] / "models" / "picodet_s_192_sample"
     assert train.model_dir() == model_dir and evaluate.outputs()["folder"] == model_dir / "eval"
 
     metrics = json.loads((model_dir / "eval" / "metrics.json").read_text())

@@ -2,7 +2,6 @@
 import json
 
 import cv2
-import pytest
 
 from tasks.deploy.evaluate_pipeline import evaluate_pipeline, person_counts
 from tasks.sample.video import render_frames
