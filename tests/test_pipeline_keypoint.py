@@ -3,6 +3,7 @@ config change re-runs. (Export, ONNX and Paddle-Lite of the same model:
 tests/test_deploy_detector_nodes.py.)"""
 import json
 
+import luigi
 import pytest
 import yaml
 
@@ -14,9 +15,16 @@ from tasks.keypoint.cocoeval import oks_eval
 pytestmark = pytest.mark.slow
 
 
-def families_run(since):
+def families_run(since, node):
+    """Families of `node` and its upstream nodes that ran since line `since` of runs.jsonl (other
+    tests may run other nodes in the same data root meanwhile)."""
+    chain = {task.task_id for task in luigi.task.flatten(_upstream(node))}
     lines = runs_log_path().read_text().splitlines()[since:]
-    return sorted(e["task"].split("_")[0] for e in map(json.loads, lines) if e["event"] == "done")
+    return sorted(e["task"].split("_")[0] for e in map(json.loads, lines) if e["event"] == "done" and e["task"] in chain)
+
+
+def _upstream(node):
+    return [node, *(_upstream(r) for r in luigi.task.flatten(node.requires()))]
 
 
 @pytest.fixture(scope="module")
@@ -53,5 +61,6 @@ def test_config_change_reruns_training_and_evaluation_only(trained, tmp_path):
 
     # built under its own name, so the shared model stays as other tests expect it
     before = len(runs_log_path().read_text().splitlines())
-    build(EvaluateTinyPose(config=write_config(tmp_path / "b.yml", "tinypose_test_b", 0.004)))
-    assert families_run(before) == ["EvaluateTinyPose", "TrainTinyPose"]
+    node = EvaluateTinyPose(config=write_config(tmp_path / "b.yml", "tinypose_test_b", 0.004))
+    build(node)
+    assert families_run(before, node) == ["EvaluateTinyPose", "TrainTinyPose"]
