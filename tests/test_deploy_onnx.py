@@ -13,7 +13,7 @@ import pytest
 from deploy_helpers import dygraph, fixed_inputs, seeded_tinypose
 from tasks.deploy.onnx import OnnxError, check_onnx, export_onnx
 from tasks.deploy.predictor import KeypointPredictor
-from tasks.deploy.runtimes import PaddleInferenceRunner
+from tasks.deploy.runtimes import OnnxRunner, PaddleInferenceRunner
 
 REPO = Path(__file__).resolve().parents[1]
 EXPORT_AND_CHECK = textwrap.dedent("""
@@ -48,6 +48,17 @@ def test_onnx_matches_paddle_inference(model_dir, tmp_path):
     assert result["ok"] and result["max_abs_diff"] <= 1e-4 and result["output_shapes"] == [[2, 17, 32, 24]]
     with pytest.raises(OnnxError, match=r"max abs diff [0-9.e+-]+ > 1e-12"):
         check_onnx(tmp_path / "model.onnx", model_dir, [fixed_inputs()], tol=1e-12)
+
+
+def test_a_split_batch_runs_concurrent_parts_that_equal_one_session(model_dir):
+    whole = OnnxRunner(model_dir / "model.onnx", threads=2)
+    split = OnnxRunner(model_dir / "model.onnx", threads=2, split_batch=True)
+    assert len(split._sessions) == 2 and split.input_names == whole.input_names
+    crops = np.random.default_rng(4).standard_normal((5, 3, 128, 96)).astype(np.float32)
+    for batch in (crops, crops[:1]):   # parts of 3 and 2 crops; one crop on one session
+        heatmaps = split(batch)[0]
+        assert heatmaps.shape == (len(batch), 17, 32, 24)
+        np.testing.assert_allclose(heatmaps, whole(batch)[0], atol=1e-5, rtol=0)
 
 
 def test_predictor_defaults_to_onnxruntime_and_agrees_with_paddle(model_dir, image_and_boxes):

@@ -54,7 +54,8 @@ class KeypointPredictor:
         self._crop = TopDownAffine(self.input_size)
         self._normalize = NormalizeImage(normalize["mean"], normalize["std"]) if normalize else None
         self._permute = Permute()
-        self.runner = open_runner(self.model_dir, backend, threads, onnx_path, lite_python)
+        # crops come in batches: onnxruntime runs them split over the threads (OnnxRunner)
+        self.runner = open_runner(self.model_dir, backend, threads, onnx_path, lite_python, split_batch=True)
         self.backend = self.runner.backend
         # One run on a blank crop: warms the runtime up and tells the joint count.
         w, h = self.input_size

@@ -28,15 +28,16 @@ def default_onnx(model_dir):
     return onnx if onnx.stat().st_mtime >= (model_dir / PARAMS_FILE).stat().st_mtime else None
 
 
-def _onnx_runner(model_dir, threads, onnx_path):
+def _onnx_runner(model_dir, threads, onnx_path, split_batch):
     onnx_path = onnx_path or default_onnx(model_dir)
     if onnx_path is not None:
-        return OnnxRunner(onnx_path, threads=threads)
+        return OnnxRunner(onnx_path, threads=threads, split_batch=split_batch)
     from tasks.deploy.onnx import export_onnx
 
     # onnxruntime holds the model in memory once the session exists: the file can go
     with tempfile.TemporaryDirectory(prefix="onnx-") as tmp:
-        return OnnxRunner(export_onnx(model_dir, Path(tmp) / "model.onnx")["path"], threads=threads)
+        return OnnxRunner(export_onnx(model_dir, Path(tmp) / "model.onnx")["path"], threads=threads,
+                          split_batch=split_batch)
 
 
 def _lite_runner(model_dir, threads, lite_python):
@@ -48,9 +49,10 @@ def _lite_runner(model_dir, threads, lite_python):
         return LiteRunner(nb_path, threads=threads, lite_python=lite_python)  # loaded: the file can go
 
 
-def open_runner(model_dir, backend="auto", threads=2, onnx_path=None, lite_python=None):
+def open_runner(model_dir, backend="auto", threads=2, onnx_path=None, lite_python=None, split_batch=False):
     """A runner (``runner(*arrays) -> [outputs]``, ``.backend``, ``.input_names``) for the
-    export in ``model_dir`` (module docstring for ``backend``)."""
+    export in ``model_dir`` (module docstring for ``backend``). ``split_batch``: onnxruntime
+    runs a batch as ``threads`` concurrent single-threaded parts (``OnnxRunner``)."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     if backend == "paddle":
@@ -58,7 +60,7 @@ def open_runner(model_dir, backend="auto", threads=2, onnx_path=None, lite_pytho
     if backend == "lite":
         return _lite_runner(model_dir, threads, lite_python)
     try:
-        return _onnx_runner(model_dir, threads, onnx_path)
+        return _onnx_runner(model_dir, threads, onnx_path, split_batch)
     except Exception as exc:  # ImportError, a paddle2onnx failure, an unreadable file
         if backend == "onnxruntime":
             raise

@@ -6,6 +6,7 @@
 - ``OnnxRunner``: onnxruntime on a model.onnx from ``tasks.deploy.onnx.export_onnx``.
 The Lite runtime runs in its own environment: ``tasks.deploy.lite.run_lite_x86``.
 """
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -65,23 +66,51 @@ class PaddleInferenceRunner:
 
 
 class OnnxRunner:
-    """onnxruntime CPU session for an ONNX file."""
+    """onnxruntime CPU session for an ONNX file.
+
+    split_batch: instead of one session running each op on ``threads`` threads, ``threads``
+    single-threaded sessions, each running its share of the batch at the same time
+    (onnxruntime releases the GIL). For a small network on a batch of crops this is the faster
+    use of the cores: TinyPose 128x96 is hundreds of small ops, where intra-op threads
+    synchronise more than they compute (six crops on 2 cores: 15 ms split, 32 ms intra-op;
+    bench/RESULTS.md). A batch of one then runs on one thread.
+    """
 
     backend = "onnxruntime"
 
-    def __init__(self, onnx_path, threads=2):
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = int(threads)
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3   # errors only: paddle2onnx's graphs leave unused initializers it warns of
-        self._session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
-        self.input_names = [i.name for i in self._session.get_inputs()]
-        self.output_names = [o.name for o in self._session.get_outputs()]
+    def __init__(self, onnx_path, threads=2, split_batch=False):
+        threads = max(int(threads), 1)
+        if split_batch:
+            self._sessions = [_onnx_session(onnx_path, 1) for _ in range(threads)]
+            self._pool = ThreadPoolExecutor(threads, thread_name_prefix="onnx") if threads > 1 else None
+        else:
+            self._sessions, self._pool = [_onnx_session(onnx_path, threads)], None
+        self.input_names = [i.name for i in self._sessions[0].get_inputs()]
+        self.output_names = [o.name for o in self._sessions[0].get_outputs()]
 
     def __call__(self, *arrays):
         if len(arrays) != len(self.input_names):
             raise ValueError(f"model takes inputs {self.input_names}, got {len(arrays)} arrays")
-        feed = {name: np.ascontiguousarray(a, dtype=np.float32) for name, a in zip(self.input_names, arrays)}
-        return self._session.run(self.output_names, feed)
+        arrays = [np.ascontiguousarray(a, dtype=np.float32) for a in arrays]
+        parts = min(len(self._sessions), len(arrays[0])) if self._pool is not None else 1
+        if parts <= 1:
+            return self._run(self._sessions[0], arrays)
+        chunks = zip(*(np.array_split(a, parts) for a in arrays))
+        results = list(self._pool.map(self._run, self._sessions[:parts], chunks))
+        return [np.concatenate(outputs) for outputs in zip(*results)]
+
+    def _run(self, session, arrays):
+        return session.run(self.output_names, dict(zip(self.input_names, arrays)))
+
+
+def _onnx_session(onnx_path, threads):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = int(threads)
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3   # errors only: paddle2onnx's graphs leave unused initializers it warns of
+    # idle threads sleep: a frame runs two models in turn, and one's spinning threads would take
+    # the cores from the other
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])

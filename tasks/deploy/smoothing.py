@@ -15,7 +15,7 @@ the person's box), so the same numbers suit near and far persons.
 """
 import numpy as np
 
-from tasks.detection.nms import _iou_with
+from tasks.detection.nms import pairwise_iou
 
 
 def _alpha(cutoff, dt):
@@ -63,10 +63,10 @@ class IouTracker:
         self._tracks = {i: t for i, t in self._tracks.items() if frame_index - t[1] <= self.max_age}
         track_ids = list(self._tracks)
         pairs = []
-        for b, box in enumerate(boxes):
-            if track_ids:
-                ious = _iou_with(box, np.array([self._tracks[i][0] for i in track_ids]))
-                pairs += [(iou, b, t) for t, iou in zip(track_ids, ious) if iou >= self.min_iou]
+        if track_ids:
+            ious = pairwise_iou(boxes, np.array([self._tracks[i][0] for i in track_ids]))
+            pairs = [(ious[b, k], b, t) for b in range(len(boxes)) for k, t in enumerate(track_ids)
+                     if ious[b, k] >= self.min_iou]
         ids = [None] * len(boxes)
         taken = set()
         for _, b, t in sorted(pairs, key=lambda p: -p[0]):

@@ -10,14 +10,14 @@ boxes that do not touch have IoU 0.
 import numpy as np
 
 
-def _iou_with(box, boxes):
-    """IoU of one box [4] with boxes [M, 4]; a zero union (two empty boxes) gives 0."""
-    top_left = np.maximum(box[:2], boxes[:, :2])
-    bottom_right = np.minimum(box[2:], boxes[:, 2:])
-    overlap = np.prod(np.clip(bottom_right - top_left, 0, None), axis=1)
-    area = np.prod(np.clip(box[2:] - box[:2], 0, None))
-    areas = np.prod(np.clip(boxes[:, 2:] - boxes[:, :2], 0, None), axis=1)
-    union = area + areas - overlap
+def pairwise_iou(boxes_a, boxes_b):
+    """IoU matrix [M, N] of x1y1x2y2 boxes [M, 4] and [N, 4]; a zero union (two empty boxes) gives 0."""
+    top_left = np.maximum(boxes_a[:, None, :2], boxes_b[None, :, :2])
+    bottom_right = np.minimum(boxes_a[:, None, 2:], boxes_b[None, :, 2:])
+    overlap = np.prod(np.clip(bottom_right - top_left, 0, None), axis=2)
+    area_a = np.prod(np.clip(boxes_a[:, 2:] - boxes_a[:, :2], 0, None), axis=1)
+    area_b = np.prod(np.clip(boxes_b[:, 2:] - boxes_b[:, :2], 0, None), axis=1)
+    union = area_a[:, None] + area_b[None, :] - overlap
     return np.divide(overlap, union, out=np.zeros_like(overlap), where=union > 0)
 
 
@@ -27,12 +27,15 @@ def _nms_one_class(boxes, scores, score_threshold, nms_threshold, nms_top_k):
     candidates = candidates[np.argsort(-scores[candidates], kind="stable")]
     if nms_top_k > -1:
         candidates = candidates[:nms_top_k]
+    # every IoU at once, then the greedy pass: one vector op per candidate, not an IoU each
+    overlaps = pairwise_iou(boxes[candidates], boxes[candidates]) > nms_threshold
+    suppressed = np.zeros(candidates.size, dtype=bool)
     kept = []
-    while candidates.size:
-        best, candidates = candidates[0], candidates[1:]
-        kept.append(best)
-        candidates = candidates[_iou_with(boxes[best], boxes[candidates]) <= nms_threshold]
-    return np.asarray(kept, dtype=np.int64)
+    for i in range(candidates.size):
+        if not suppressed[i]:
+            kept.append(i)
+            suppressed |= overlaps[i]
+    return candidates[np.asarray(kept, dtype=np.int64)]
 
 
 def multiclass_nms(boxes, scores, score_threshold=0.025, nms_threshold=0.6, nms_top_k=1000, keep_top_k=100):
