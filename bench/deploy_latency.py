@@ -47,8 +47,11 @@ def measure(runtime, path, shape, iters, warmup):
     if runtime == "lite_x86":
         outputs, times = run_lite_x86(path, [x], threads=THREADS, repeat=iters, warmup=warmup, return_times=True)
         return times, outputs[0]
-    runner = (PaddleInferenceRunner(path, threads=THREADS, mkldnn=True) if runtime == "paddle_onednn"
-              else OnnxRunner(path, threads=THREADS))
+    runners = {  # paddle_default: as PaddleDetection's deploy/python tools open an export by default
+        "paddle_onednn": lambda: PaddleInferenceRunner(path, threads=THREADS, mkldnn=True),
+        "paddle_default": lambda: PaddleInferenceRunner(path, threads=THREADS, mkldnn=False, program="pir"),
+        "onnxruntime": lambda: OnnxRunner(path, threads=THREADS)}
+    runner = runners[runtime]()
     for _ in range(warmup):
         runner(x)
     times = []
