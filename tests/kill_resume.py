@@ -1,10 +1,35 @@
-"""Kill a training CLI the way the OOM killer or a preemption does: SIGKILL to the trainer
-process alone, once its first checkpoint is on disk."""
+"""Kill a training CLI the way the OOM killer or a preemption does (SIGKILL to the trainer
+process alone, once its first checkpoint is on disk), resume it, and compare it with a run
+that was never interrupted."""
 import os
 import signal
 import subprocess
 import time
 from pathlib import Path
+
+import numpy as np
+import paddle
+
+
+def same_weights(path_a, path_b) -> bool:
+    a, b = paddle.load(str(path_a)), paddle.load(str(path_b))
+    return a.keys() == b.keys() and all(np.array_equal(a[k].numpy(), b[k].numpy()) for k in a)
+
+
+def killed_resumed_and_straight(cli, root: Path, checkpoint: str, env: dict, cwd: Path, timeout: float):
+    """``cli(out_dir)`` (a training command line) killed after ``checkpoint`` (relative to its
+    out folder), run again to resume, and run once uninterrupted. Asserts the resumed run ends
+    with the same training log bytes and the same weights; returns (killed, straight) folders."""
+    killed, straight = root / "killed", root / "straight"
+    kill_after_checkpoint(cli(killed), killed / checkpoint, env=env, cwd=cwd, timeout=timeout)
+    assert not (killed / "model_final.pdparams").exists(), "run finished before the kill; make it longer"
+    for out in (killed, straight):
+        subprocess.run(cli(out), cwd=cwd, env=env, check=True, timeout=timeout,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Same data order, augmentation draws, optimizer state and random states: the same bytes.
+    assert (killed / "train_log.csv").read_bytes() == (straight / "train_log.csv").read_bytes()
+    assert same_weights(killed / "model_final.pdparams", straight / "model_final.pdparams")
+    return killed, straight
 
 
 def kill_after_checkpoint(cmd, checkpoint: Path, env: dict, cwd: Path, timeout: float):

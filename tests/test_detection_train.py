@@ -2,16 +2,14 @@
 CLI) resumes to the uninterrupted run's per-step losses and weights, bit for bit, across the switch
 from the ATSS to the TaskAligned assigner, with EMA and a loader worker."""
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
-import paddle
 import pytest
 
 from keypoint_tiny_data import make_tiny_coco
-from kill_resume import kill_after_checkpoint
+from kill_resume import killed_resumed_and_straight
 from tasks.common.config import deep_merge, dump_config
 from tasks.detection.config import load_config, validate_config
 from tasks.detection.train import train, training_signature
@@ -31,11 +29,6 @@ def tiny_config(**override):
              "optimizer": {"base_lr": 0.02, "warmup_steps": 2},
              "loss": {"static_assigner_epoch": 2}}
     return validate_config(deep_merge(deep_merge(cfg, small), override), source="tiny test config")
-
-
-def same_weights(path_a, path_b) -> bool:
-    a, b = paddle.load(str(path_a)), paddle.load(str(path_b))
-    return a.keys() == b.keys() and all(np.array_equal(a[k].numpy(), b[k].numpy()) for k in a)
 
 
 def test_short_training_lowers_the_loss(tmp_path):
@@ -85,21 +78,8 @@ def test_kill_and_resume_matches_an_uninterrupted_run(tmp_path):
     cfg_path = dump_config(cfg, tmp_path / "tiny.yml")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     folder = Path("checkpoints") / training_signature(cfg, ann)[:16]
-
-    killed = tmp_path / "killed"
-    kill_after_checkpoint(_cli(cfg_path, ann, images, killed), killed / folder / "epoch_0001.pdckpt",
-                          env=env, cwd=ROOT, timeout=SUBPROCESS_TIMEOUT)
-    assert not (killed / "model_final.pdparams").exists(), "run finished before the kill; make it longer"
-
-    subprocess.run(_cli(cfg_path, ann, images, killed), cwd=ROOT, env=env, check=True, timeout=SUBPROCESS_TIMEOUT,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    straight = tmp_path / "straight"
-    subprocess.run(_cli(cfg_path, ann, images, straight), cwd=ROOT, env=env, check=True, timeout=SUBPROCESS_TIMEOUT,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    # Same data order, crop/flip/colour/resize draws, optimizer, EMA and random states: the same bytes.
-    assert (killed / "train_log.csv").read_bytes() == (straight / "train_log.csv").read_bytes()
-    assert same_weights(killed / "model_final.pdparams", straight / "model_final.pdparams")
+    killed, straight = killed_resumed_and_straight(lambda out: _cli(cfg_path, ann, images, out), tmp_path,
+                                                   str(folder / "epoch_0001.pdckpt"), env, ROOT, SUBPROCESS_TIMEOUT)
     log = read_log(straight / "train_log.csv")
     assert log["step"].tolist() == list(range(4 * 3)) and sorted(set(log["epoch"].tolist())) == [0, 1, 2, 3]
     assert np.isfinite(np.stack([log[c] for c in LOSS_COLUMNS])).all()

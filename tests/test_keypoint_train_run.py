@@ -2,18 +2,15 @@
 the CLI, and through the Luigi node) resumes to the uninterrupted run's losses and weights, bit
 for bit."""
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import luigi
-import numpy as np
-import paddle
 import pytest
 import yaml
 
 from keypoint_tiny_data import make_tiny_coco
-from kill_resume import kill_after_checkpoint
+from kill_resume import killed_resumed_and_straight, same_weights
 from pipeline.base import digest   # before the luigi_config fixture: importing pipeline reloads Luigi's config
 from pipeline.tasks import TrainTinyPose
 from tasks.engine.checkpoints import list_checkpoints
@@ -34,11 +31,6 @@ def tiny_config(workers=0, **train_overrides):
                 "data": {"num_workers": workers},
                 "optimizer": {"base_lr": 0.004, "warmup_steps": 4, "milestones": [2]}}
     return validate_config(deep_merge(cfg, override), source="tiny test config")
-
-
-def same_weights(path_a, path_b) -> bool:
-    a, b = paddle.load(str(path_a)), paddle.load(str(path_b))
-    return a.keys() == b.keys() and all(np.array_equal(a[k].numpy(), b[k].numpy()) for k in a)
 
 
 @pytest.mark.slow
@@ -71,21 +63,8 @@ def test_kill_and_resume_matches_an_uninterrupted_run(tmp_path):
     cfg_path = dump_config(cfg, tmp_path / "tiny.yml")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     folder = Path("checkpoints") / training_signature(cfg, ann)[:16]
-
-    killed = tmp_path / "killed"
-    kill_after_checkpoint(_cli(cfg_path, ann, images, killed), killed / folder / "epoch_0001.pdckpt",
-                          env=env, cwd=ROOT, timeout=SUBPROCESS_TIMEOUT)
-    assert not (killed / "model_final.pdparams").exists(), "run finished before the kill; make it longer"
-
-    subprocess.run(_cli(cfg_path, ann, images, killed), cwd=ROOT, env=env, check=True, timeout=SUBPROCESS_TIMEOUT,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    straight = tmp_path / "straight"
-    subprocess.run(_cli(cfg_path, ann, images, straight), cwd=ROOT, env=env, check=True, timeout=SUBPROCESS_TIMEOUT,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    # Same data order, augmentation draws, optimizer state and random states: the same bytes.
-    assert (killed / "train_log.csv").read_bytes() == (straight / "train_log.csv").read_bytes()
-    assert same_weights(killed / "model_final.pdparams", straight / "model_final.pdparams")
+    killed, straight = killed_resumed_and_straight(lambda out: _cli(cfg_path, ann, images, out), tmp_path,
+                                                   str(folder / "epoch_0001.pdckpt"), env, ROOT, SUBPROCESS_TIMEOUT)
     log = read_log(straight / "train_log.csv")
     steps_per_epoch = len(log["step"]) // 4
     assert log["step"].tolist() == list(range(4 * steps_per_epoch))
