@@ -24,16 +24,16 @@ import argparse
 import gc
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+
+from scratch import scratch_folder  # noqa: E402
 
 GIB = 2 ** 30
 
@@ -126,8 +126,7 @@ def main():
             else measure(what, Path(path))
         print(json.dumps(result))
         return
-    work = Path(tempfile.mkdtemp(prefix="dataset_memory_", dir=args.workdir))
-    try:
+    with scratch_folder("dataset_memory_", args.workdir, args.keep) as work:
         start = time.perf_counter()
         merged = Path(run_child("--scale", args.scale, "--child", "generate", work)["merged"])
         print(f"generated and merged in {time.perf_counter() - start:.0f} s: {merged.stat().st_size / 2**20:.0f} MiB",
@@ -142,11 +141,6 @@ def main():
                   f"every record; {result['stats']}", flush=True)
             figures.update({f"{which}_{key}": result[key] for key in ("load_s", "rss_gb", "worker_growth_gb")})
         print(" ".join(f"{key}={value:.3f}" for key, value in figures.items()))
-    finally:
-        if args.keep:
-            print(f"kept {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -26,10 +26,8 @@ Last line: merge_s=... floor_s=... ratio=... peak_rss_gb=... floor_rss_gb=...
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -39,6 +37,7 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from scratch import scratch_folder  # noqa: E402
 from tasks.annotations.coco import NUM_JOINTS, person_category  # noqa: E402
 
 COCO_IMAGES, COCO_ANNOTATIONS = 118_287, 262_465
@@ -146,8 +145,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=3,
                         help="rounds of floor/merge runs; the best time of each is reported")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="merge_scale_", dir=args.workdir))
-    try:
+    with scratch_folder("merge_scale_", args.workdir, args.keep) as work:
         t0 = time.perf_counter()
         coco, aic = work / "person_keypoints_train2017.json", work / "aic_train_coco.json"
         coco.write_bytes(orjson.dumps(coco_like(round(COCO_IMAGES * args.scale),
@@ -176,11 +174,6 @@ def main():
               f"{merged_path.stat().st_size / 2**20:.0f} MiB written", flush=True)
         print(f"merge_s={run['s']:.2f} floor_s={floor['s']:.2f} ratio={run['s'] / floor['s']:.2f} "
               f"peak_rss_gb={run['rss_kb'] / 2**20:.2f} floor_rss_gb={floor['rss_kb'] / 2**20:.2f}")
-    finally:
-        if args.keep:
-            print(f"kept {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -20,11 +20,9 @@ Last line: noop_s=... first_run_s=...
 import argparse
 import json
 import os
-import shutil
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -37,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from merge_scale import AIC_HUMANS, AIC_IMAGES, COCO_ANNOTATIONS, COCO_IMAGES, coco_like  # noqa: E402
+from scratch import scratch_folder  # noqa: E402
 from tasks.datasets.layout import ARCHIVE_LAYOUTS  # noqa: E402
 from tasks.sample.archive import write_if_changed, zip_bytes  # noqa: E402
 
@@ -149,8 +148,7 @@ def main():
     parser.add_argument("--workdir", type=Path, default=None, help="where the workload is written")
     parser.add_argument("--keep", action="store_true", help="keep the generated files")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="noop_dag_", dir=args.workdir))
-    try:
+    with scratch_folder("noop_dag_", args.workdir, args.keep) as work:
         t0 = time.perf_counter()
         archives = write_archives(work, args.scale)
         sizes = ", ".join(f"{p.name} {p.stat().st_size / 2**20:.0f} MiB" for p, _ in archives.values())
@@ -170,11 +168,6 @@ def main():
         if new_events:
             raise RuntimeError(f"the no-op run ran nodes: {new_events}")
         print(f"noop_s={noop:.2f} first_run_s={first:.1f}")
-    finally:
-        if args.keep:
-            print(f"kept {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
