@@ -19,12 +19,13 @@ from pipeline.tasks import (BuildMergedAnnotations, EvaluateDetector, EvaluatePi
 from tasks.datasets.layout import COCO_VAL_IMAGES, IMAGE_LINKS
 
 
-def run_joint_command(evaluate_pipeline, video):
-    """tinypose-infer with the two exports on the sample's val images and on the video;
-    returns the output folders."""
+def run_joint_command(evaluate_pipeline, detector_onnx, video):
+    """tinypose-infer on the sample's val images and on the video, with the detector's export
+    without NMS (``detector_onnx``'s: onnxruntime, then NMS in numpy, the fastest path here) and
+    TinyPose's export; returns the output folders."""
     from tasks.deploy.cli import main as tinypose_infer
 
-    models = ["--det-model", str(ExportInferenceModel(config=evaluate_pipeline.det_config).outputs()["model_dir"]),
+    models = ["--det-model", str(detector_onnx.export_task().outputs()["model_dir"]),
               "--model", str(ExportInferenceModel(config=evaluate_pipeline.keypoint_config).outputs()["model_dir"])]
     out = {"images": data_root() / "joint" / "images", "video": data_root() / "joint" / "video"}
     tinypose_infer([*models, "--image-dir", str(data_root() / IMAGE_LINKS[COCO_VAL_IMAGES]), "--out", str(out["images"])])
@@ -39,8 +40,9 @@ def main():
     video = write_sample_video(datasets_file().parent)["video"]
     evaluate, lite, onnx = EvaluateTinyPose(), ExportLiteModels(), ExportOnnx()
     evaluate_detector, evaluate_pipeline = EvaluateDetector(), EvaluatePipeline()
-    result = luigi.build([BuildMergedAnnotations(), evaluate, evaluate_detector, evaluate_pipeline, onnx, lite],
-                         detailed_summary=True)
+    detector_onnx = ExportOnnx(config=evaluate_pipeline.det_config)
+    result = luigi.build([BuildMergedAnnotations(), evaluate, evaluate_detector, evaluate_pipeline, onnx,
+                          detector_onnx, lite], detailed_summary=True)
     print(result.summary_text)
     if not result.scheduling_succeeded:
         sys.exit(1)
@@ -69,12 +71,12 @@ def main():
     print(f"  keypoint AP with the detector's boxes (threshold 0.5, no flip) on the sample's val2017: "
           f"single person AP={joint['single']['AP']:.3f}, <= 6 persons AP={joint['multi']['AP']:.3f} "
           f"({joint['multi']['ms_per_image']:.1f} ms per image)")
-    print(f"  ONNX model:         {onnx.outputs()['onnx']}")
+    print(f"  ONNX models:        {onnx.outputs()['onnx']} and {detector_onnx.outputs()['onnx']}")
     print("  Paddle-Lite files:")
     for model in json.loads(lite.outputs()["manifest"].read_text())["models"]:
         print(f"    {data_root() / 'lite' / model['nb']}  {model['size'] / 1e6:.2f} MB")
     print("\nJoint command (tinypose-infer) on the sample:")
-    joint_out = run_joint_command(evaluate_pipeline, video)
+    joint_out = run_joint_command(evaluate_pipeline, detector_onnx, video)
     print(f"  drawn val images (boxes and skeletons): {joint_out['images']}")
     print(f"  drawn video: {joint_out['video'] / video.name} (keypoints.json beside it)")
 
