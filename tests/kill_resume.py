@@ -45,23 +45,23 @@ def kill_after_checkpoint(cmd, checkpoint: Path, env: dict, cwd: Path, timeout: 
         assert checkpoint.exists(), proc.stderr.read().decode()[-2000:] if proc.poll() is not None else "no checkpoint"
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)
-        assert _group_ends(proc.pid, within=30), "a loader worker outlived the killed trainer"
+        assert group_ends(proc.pid, within=30), "a loader worker outlived the killed trainer"
     finally:  # no process of the run left behind, whatever failed
-        if not _group_ends(proc.pid, within=0):
+        if not group_ends(proc.pid, within=0):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate(timeout=60)
 
 
-def _group_ends(pgid: int, within: float) -> bool:
+def group_ends(pgid: int, within: float) -> bool:
     deadline = time.monotonic() + within
-    while _live_members(pgid):
+    while live_members(pgid):
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.1)
     return True
 
 
-def _live_members(pgid: int) -> list:
+def live_members(pgid: int) -> list:
     """Processes of the group that are not zombies (an orphan's reaper may be slow or absent)."""
     members = []
     for stat in Path("/proc").glob("[0-9]*/stat"):

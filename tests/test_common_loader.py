@@ -6,7 +6,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from kill_resume import _group_ends, _live_members
+from kill_resume import group_ends, live_members
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,12 +35,12 @@ def test_a_sigkilled_trainer_leaves_no_worker(tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         assert proc.stdout.readline().strip() == b"iterating"
-        assert _group_ends(proc.pid, within=0) is False
-        while len(_live_members(proc.pid)) < 2:   # the worker has forked
+        assert group_ends(proc.pid, within=0) is False
+        while len(live_members(proc.pid)) < 2:   # the worker has forked
             assert proc.poll() is None
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)
-        assert _group_ends(proc.pid, within=20), f"worker(s) {_live_members(proc.pid)} outlived the trainer"
+        assert group_ends(proc.pid, within=20), f"worker(s) {live_members(proc.pid)} outlived the trainer"
     finally:
-        if _live_members(proc.pid):
+        if live_members(proc.pid):
             os.killpg(proc.pid, signal.SIGKILL)

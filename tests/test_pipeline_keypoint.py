@@ -3,9 +3,9 @@ config change re-runs. (Export, ONNX and Paddle-Lite of the same model:
 tests/test_deploy_detector_nodes.py.)"""
 import json
 
-import luigi
 import pytest
 import yaml
+from luigi.tools.deps import find_deps
 
 from pipeline.base import runs_log_path
 from pipeline.tasks import EvaluateTinyPose, TrainTinyPose
@@ -18,13 +18,9 @@ pytestmark = pytest.mark.slow
 def families_run(since, node):
     """Families of `node` and its upstream nodes that ran since line `since` of runs.jsonl (other
     tests may run other nodes in the same data root meanwhile)."""
-    chain = {task.task_id for task in luigi.task.flatten(_upstream(node))}
+    chain = {task.task_id for task in find_deps(node, None)}   # the node and everything upstream
     lines = runs_log_path().read_text().splitlines()[since:]
     return sorted(e["task"].split("_")[0] for e in map(json.loads, lines) if e["event"] == "done" and e["task"] in chain)
-
-
-def _upstream(node):
-    return [node, *(_upstream(r) for r in luigi.task.flatten(node.requires()))]
 
 
 @pytest.fixture(scope="module")
