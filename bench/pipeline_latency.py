@@ -10,7 +10,8 @@ crops + TinyPose on every person in one batch + DARK decoding, for 1 and 6 fixed
 boxes (synthetic weights give arbitrary detections, so the persons are given). Each runtime
 (onnxruntime, paddle.inference with oneDNN, Paddle-Lite x86 through its persistent worker)
 runs in a fresh process, the same two exports for all. Median [p10-p90] of ``--iters``
-frames. Writes bench/out/pipeline_latency.json; the last line is
+frames, and the mean time per frame of each of the joint command's stages (its
+``StageTimes``: "detector" is resize + network + NMS). Writes bench/out/pipeline_latency.json; the last line is
 ``one_person_ms=... six_persons_ms=... paddle_one_person_ms=... paddle_six_persons_ms=...``
 with the fastest runtime first.
 """
@@ -63,17 +64,18 @@ def frame_and_boxes():
 
 
 def measure(runtime, det_dir, kpt_dir, iters, warmup):
-    """{case: [ms per frame]} for one runtime, in this process."""
+    """({case: [ms per frame]}, {case: {stage: mean ms per frame}}) for one runtime, in this
+    process; the stages are the joint command's (``tasks.deploy.joint.STAGES``)."""
     from tasks.deploy.boxes import Frame
     from tasks.deploy.detector_predictor import DetectorPredictor
-    from tasks.deploy.joint import JointPipeline
+    from tasks.deploy.joint import JointPipeline, StageTimes
     from tasks.deploy.predictor import KeypointPredictor
 
     detector = DetectorPredictor(det_dir, backend=runtime, threads=THREADS)
     keypoints = KeypointPredictor(kpt_dir, backend=runtime, threads=THREADS)
     image, boxes = frame_and_boxes()
     frame = Frame(0, "bench.png", image)
-    times = {}
+    times, stages = {}, {}
     for case, persons in PERSONS.items():
         def source(f, n=persons):
             detector.detect(f.image, min_score=0.5)  # the detector's whole work, its boxes replaced
@@ -81,12 +83,15 @@ def measure(runtime, det_dir, kpt_dir, iters, warmup):
         pipeline = JointPipeline(keypoints, source)
         for _ in range(warmup):
             pipeline(frame)
+        pipeline.times = StageTimes()
         times[case] = []
         for _ in range(iters):
             start = time.perf_counter()
             pipeline(frame)
             times[case].append(1000 * (time.perf_counter() - start))
-    return times
+        stages[case] = {name: round(1000 * seconds / iters, 2) for name, seconds in pipeline.times.seconds.items()
+                        if seconds}
+    return times, stages
 
 
 def decode_ms(iters):
@@ -113,7 +118,8 @@ def main():
     args = parser.parse_args()
     if args.child:
         runtime, det, kpt = args.child
-        print("RESULT " + json.dumps(measure(runtime, det, kpt, args.iters, args.warmup)))
+        times, stages = measure(runtime, det, kpt, args.iters, args.warmup)
+        print("RESULT " + json.dumps({"times": times, "stages": stages}))
         return
     results = {}
     with tempfile.TemporaryDirectory(prefix="pipeline-bench-") as tmp:
@@ -125,10 +131,14 @@ def main():
             if proc.returncode != 0:
                 print(f"{runtime}: failed\n{(proc.stdout + proc.stderr)[-2000:]}")
                 continue
-            times = json.loads(proc.stdout.split("RESULT ", 1)[1].splitlines()[0])
-            results[runtime] = {case: summary(t) for case, t in times.items()}
+            measured = json.loads(proc.stdout.split("RESULT ", 1)[1].splitlines()[0])
+            results[runtime] = {case: {**summary(t), "stages_ms": measured["stages"][case]}
+                                for case, t in measured["times"].items()}
             print(f"{runtime:12s} " + "  ".join(f"{case} {s['median']:.2f} ms [{s['p10']:.2f}-{s['p90']:.2f}]"
                                                  for case, s in results[runtime].items()))
+            for case, s in results[runtime].items():
+                print(f"{'':12s} {case} stages (mean ms): "
+                      + ", ".join(f"{name} {ms:.2f}" for name, ms in s["stages_ms"].items()))
     decode = decode_ms(50)
     fastest = min(results, key=lambda r: results[r]["one_person"]["median"] + results[r]["six_persons"]["median"])
     report = {"threads": THREADS, "frame": list(FRAME_SIZE), "jpeg_decode_ms": round(decode, 2), "runtimes": results,
