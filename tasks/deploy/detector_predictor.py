@@ -20,6 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from tasks.deploy.image_blob import ImageBlob
 from tasks.deploy.infer_cfg import read_detector_export
 from tasks.deploy.runtime_choice import open_runner
 from tasks.detection.nms import multiclass_nms
@@ -35,14 +36,7 @@ class DetectorPredictor:
         self.model_dir = Path(model_dir)
         cfg = read_detector_export(self.model_dir)
         self.input_size, self.interp, self.nms = cfg["input_size"], cfg["interp"], cfg["nms"]
-        normalize = cfg["normalize"]
-        if normalize is None:  # fused: the network takes RGB 0..255
-            self._scale, self._shift = np.float32(1), np.zeros(3, np.float32)
-        else:  # (x / 255 - mean) / std as one multiply-add
-            std = np.asarray(normalize["std"], np.float32)
-            to_unit = 1 / 255 if normalize.get("is_scale", True) else 1
-            self._scale = (np.float32(to_unit) / std).astype(np.float32)
-            self._shift = (-np.asarray(normalize["mean"], np.float32) / std).astype(np.float32)
+        self._to_input = ImageBlob(cfg["normalize"])
         self.runner = open_runner(self.model_dir, backend, threads, onnx_path, lite_python)
         self.backend = self.runner.backend
         self.with_nms = "scale_factor" in self.runner.input_names
@@ -57,9 +51,7 @@ class DetectorPredictor:
         height, width = image_bgr.shape[:2]
         w, h = self.input_size
         resized = cv2.resize(image_bgr, (w, h), interpolation=self.interp)
-        rgb = cv2.cvtColor(resized, cv2.COLOR_BGR2RGB).astype(np.float32)
-        chw = (rgb * self._scale + self._shift).transpose(2, 0, 1)[None]
-        return np.ascontiguousarray(chw), np.array([[h / height, w / width]], np.float32)
+        return self._to_input([resized]), np.array([[h / height, w / width]], np.float32)
 
     def infer(self, image, scale_factor):
         """The runtime's raw outputs for one preprocessed image."""

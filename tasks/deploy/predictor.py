@@ -7,19 +7,19 @@ The runtime is onnxruntime by default, the fastest measured here (bench/RESULTS.
 bench/deploy_latency.py); paddle.inference (oneDNN) is the fallback when
 onnxruntime or paddle2onnx is not installed or the conversion fails; Paddle-Lite
 on request (``tasks.deploy.runtime_choice``).
-Preprocessing (UDP crop, normalization) and decoding (DARK) reuse the training
-code in tasks/keypoint, so deployment sees what evaluation saw.
+The UDP crop and the DARK decoding reuse the training code in tasks/keypoint, so
+deployment sees what evaluation saw; normalization is ``tasks.deploy.image_blob``.
 """
 from pathlib import Path
 
-import cv2
 import numpy as np
 import yaml
 
+from tasks.deploy.image_blob import ImageBlob
 from tasks.deploy.runtime_choice import BACKENDS, open_runner
 from tasks.keypoint.codecs import DarkHeatmap
 from tasks.keypoint.geometry import PIXEL_STD, box_to_center_scale, to_image_coords
-from tasks.keypoint.transforms import NormalizeImage, Permute, TopDownAffine
+from tasks.keypoint.transforms import TopDownAffine
 
 
 def read_infer_cfg(model_dir):
@@ -52,8 +52,7 @@ class KeypointPredictor:
         self.input_size, normalize = read_infer_cfg(self.model_dir)
         self.udp_backproject = udp_backproject
         self._crop = TopDownAffine(self.input_size)
-        self._normalize = NormalizeImage(normalize["mean"], normalize["std"]) if normalize else None
-        self._permute = Permute()
+        self._to_input = ImageBlob(normalize)
         # crops come in batches: onnxruntime runs them split over the threads (OnnxRunner)
         self.runner = open_runner(self.model_dir, backend, threads, onnx_path, lite_python, split_batch=True)
         self.backend = self.runner.backend
@@ -63,19 +62,15 @@ class KeypointPredictor:
 
     def preprocess(self, image_bgr, boxes):
         """image [H, W, 3] uint8 BGR, boxes [P, 4] (x, y, w, h) -> (input [P, 3, h, w], centers, scales)."""
-        rgb = cv2.cvtColor(np.asarray(image_bgr), cv2.COLOR_BGR2RGB)
+        image_bgr = np.asarray(image_bgr)
         crops, centers, scales = [], [], []
         for box in np.asarray(boxes, dtype=np.float64).reshape(-1, 4):
             center, scale = box_to_center_scale(box, self.input_size)
-            sample = self._crop({"image": rgb, "center": center, "scale": scale})
-            if self._normalize is not None:
-                sample = self._normalize(sample)
-            else:
-                sample["image"] = sample["image"].astype(np.float32)
-            crops.append(self._permute(sample)["image"])
+            # the warp treats channels alike: crop the BGR frame, swap to RGB in the crop only
+            crops.append(self._crop({"image": image_bgr, "center": center, "scale": scale})["image"])
             centers.append(center)
             scales.append(scale)
-        return np.stack(crops), np.stack(centers), np.stack(scales)
+        return self._to_input(crops), np.stack(centers), np.stack(scales)
 
     def predict(self, image_bgr, boxes):
         """image [H, W, 3] uint8 BGR, boxes [P, 4] COCO (x, y, w, h) -> keypoints [P, K, 3] float32
