@@ -25,6 +25,26 @@ def upsample_nearest(x, size):
     return _resize(x, size, _nearest_positions)
 
 
+def upsample_nearest_by_conv(x, size):
+    """``upsample_nearest`` to a whole multiple of the input size, as a transposed conv whose
+    kernel copies each channel onto a factor x factor block (ones on the channel diagonal).
+
+    Exact, and a conv keeps onnxruntime's blocked memory layout where the two products leave
+    it: PicoDet-S 192 (three 2x upsamplings of 96 channels) runs 0.6 ms faster on 2 threads.
+    The kernel costs channels^2 x factor^2 multiplies per input pixel, so TinyPose (26
+    upsamplings of up to 8x) is 0.6 ms slower this way and keeps ``upsample_nearest``. A
+    depthwise kernel would be cheaper, but Paddle-Lite has no x86 kernel for that op.
+    """
+    n_channels, h, w = x.shape[1:]
+    factor = int(size[0]) // h
+    if factor < 1 or factor * h != int(size[0]) or factor * w != int(size[1]):
+        raise ValueError(f"upsample_nearest_by_conv: {[h, w]} -> {[int(v) for v in size]} is not a whole factor")
+    # the identity from the ops below (Paddle-Lite has no kernel for paddle.eye's op)
+    eye = _weights(paddle.arange(n_channels, dtype="float32"), n_channels).reshape([n_channels, n_channels, 1, 1])
+    kernel = eye * paddle.ones([1, 1, factor, factor], dtype="float32")
+    return F.conv2d_transpose(x, kernel, stride=factor)
+
+
 def upsample_bilinear_aligned(x, size):
     """``F.interpolate(x, size, mode="bilinear", align_corners=True)``."""
     return _resize(x, size, _aligned_positions)
