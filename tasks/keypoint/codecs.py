@@ -165,15 +165,15 @@ def _blur_keep_max(heatmaps):
 def refine_dark(heatmaps, coords):
     """DARK sub-pixel refinement. heatmaps [N, K, h, w], cells [N, K, 2] -> [N, K, 2] float32."""
     n, k, h, w = heatmaps.shape
-    log_hm = np.log(np.maximum(_blur_keep_max(heatmaps), 1e-10)).reshape(n * k, h, w)
+    smooth = _blur_keep_max(heatmaps).reshape(n * k, h, w)
     coords = coords.reshape(n * k, 2).copy()
     px = coords[:, 0].astype(np.int64)
     py = coords[:, 1].astype(np.int64)
     inside = (px > 1) & (px < w - 2) & (py > 1) & (py < h - 2)
     i, x, y = np.nonzero(inside)[0], px[inside], py[inside]
     if i.size:
-        def at(dy, dx):
-            return log_hm[i, y + dy, x + dx]
+        def at(dy, dx):  # the log of the smoothed map, taken only where the steps read it
+            return np.log(np.maximum(smooth[i, y + dy, x + dx], 1e-10))
         dx = 0.5 * (at(0, 1) - at(0, -1))
         dy = 0.5 * (at(1, 0) - at(-1, 0))
         dxx = 0.25 * (at(0, 2) - 2 * at(0, 0) + at(0, -2))
