@@ -1,6 +1,6 @@
 """Whole-pipeline CPU latency of detector + TinyPose (the joint command's per-frame work).
 
-    .venv/bin/python bench/pipeline_latency.py [--iters 30] [--warmup 5]
+    .venv/bin/python bench/pipeline_latency.py [--iters 30] [--warmup 5] [--rounds 1]
 
 PicoDet-S 192x192 (exported without NMS in the graph: NMS in numpy, as tinypose-infer
 runs it) and TinyPose 128x96, both with synthetic weights (latency does not depend on
@@ -11,9 +11,12 @@ boxes (synthetic weights give arbitrary detections, so the persons are given). E
 (onnxruntime, paddle.inference with oneDNN, Paddle-Lite x86 through its persistent worker)
 runs in a fresh process, the same two exports for all. Median [p10-p90] of ``--iters``
 frames, and the mean time per frame of each of the joint command's stages (its
-``StageTimes``: "detector" is resize + network + NMS). Writes bench/out/pipeline_latency.json; the last line is
-``one_person_ms=... six_persons_ms=... paddle_one_person_ms=... paddle_six_persons_ms=...``
-with the fastest runtime first.
+``StageTimes``: "detector" is resize + network + NMS). With ``--rounds N`` the runtimes are
+measured N times in turn (on a shared machine the speed drifts over minutes, and turns give
+each runtime the same drift) and each figure is the median of the N rounds' medians.
+Writes bench/out/pipeline_latency.json; the last line is ``one_person_ms=...
+six_persons_ms=... paddle_one_person_ms=... paddle_six_persons_ms=...`` with the fastest
+runtime first.
 """
 import argparse
 import json
@@ -105,6 +108,16 @@ def decode_ms(iters):
     return float(np.median(times))
 
 
+def run_child(runtime, det, kpt, args):
+    """One runtime measured in a fresh process: ``measure``'s times and stages, or None (printed) on failure."""
+    proc = subprocess.run([sys.executable, __file__, "--iters", str(args.iters), "--warmup", str(args.warmup),
+                           "--child", runtime, str(det), str(kpt)], capture_output=True, text=True, timeout=1800)
+    if proc.returncode != 0:
+        print(f"{runtime}: failed\n{(proc.stdout + proc.stderr)[-2000:]}")
+        return None
+    return json.loads(proc.stdout.split("RESULT ", 1)[1].splitlines()[0])
+
+
 def summary(times):
     return {"median": round(float(np.median(times)), 2), "p10": round(float(np.percentile(times, 10)), 2),
             "p90": round(float(np.percentile(times, 90)), 2)}
@@ -114,6 +127,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--iters", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure every runtime this many times, in turn; report the median round")
     parser.add_argument("--child", nargs=3, metavar=("RUNTIME", "DET", "KPT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -121,28 +136,35 @@ def main():
         times, stages = measure(runtime, det, kpt, args.iters, args.warmup)
         print("RESULT " + json.dumps({"times": times, "stages": stages}))
         return
-    results = {}
+    rounds = {runtime: [] for runtime in RUNTIMES}
     with tempfile.TemporaryDirectory(prefix="pipeline-bench-") as tmp:
         det, kpt = export_models(Path(tmp))
-        for runtime in RUNTIMES:
-            proc = subprocess.run([sys.executable, __file__, "--iters", str(args.iters), "--warmup",
-                                   str(args.warmup), "--child", runtime, str(det), str(kpt)],
-                                  capture_output=True, text=True, timeout=1800)
-            if proc.returncode != 0:
-                print(f"{runtime}: failed\n{(proc.stdout + proc.stderr)[-2000:]}")
-                continue
-            measured = json.loads(proc.stdout.split("RESULT ", 1)[1].splitlines()[0])
-            results[runtime] = {case: {**summary(t), "stages_ms": measured["stages"][case]}
-                                for case, t in measured["times"].items()}
-            print(f"{runtime:12s} " + "  ".join(f"{case} {s['median']:.2f} ms [{s['p10']:.2f}-{s['p90']:.2f}]"
-                                                 for case, s in results[runtime].items()))
-            for case, s in results[runtime].items():
-                print(f"{'':12s} {case} stages (mean ms): "
-                      + ", ".join(f"{name} {ms:.2f}" for name, ms in s["stages_ms"].items()))
+        for round_index in range(args.rounds):
+            for runtime in RUNTIMES:
+                measured = run_child(runtime, det, kpt, args)
+                if measured is None:
+                    continue
+                result = {case: {**summary(t), "stages_ms": measured["stages"][case]}
+                          for case, t in measured["times"].items()}
+                rounds[runtime].append(result)
+                print(f"round {round_index + 1} {runtime:12s} "
+                      + "  ".join(f"{case} {s['median']:.2f} ms [{s['p10']:.2f}-{s['p90']:.2f}]"
+                                  for case, s in result.items()))
+                for case, s in result.items():
+                    print(f"{'':20s} {case} stages (mean ms): "
+                          + ", ".join(f"{name} {ms:.2f}" for name, ms in s["stages_ms"].items()))
+    # per runtime and case: the median over rounds of the rounds' medians
+    results = {runtime: {case: {"median": round(float(np.median([r[case]["median"] for r in done])), 2),
+                                "round_medians": [r[case]["median"] for r in done]}
+                         for case in PERSONS}
+               for runtime, done in rounds.items() if done}
+    for runtime, by_case in results.items():
+        print(f"{runtime:12s} median of {len(rounds[runtime])} round(s): "
+              + "  ".join(f"{case} {r['median']:.2f} ms {r['round_medians']}" for case, r in by_case.items()))
     decode = decode_ms(50)
     fastest = min(results, key=lambda r: results[r]["one_person"]["median"] + results[r]["six_persons"]["median"])
     report = {"threads": THREADS, "frame": list(FRAME_SIZE), "jpeg_decode_ms": round(decode, 2), "runtimes": results,
-              "fastest": fastest, "loadavg_1min_after": os.getloadavg()[0]}
+              "rounds": rounds, "fastest": fastest, "loadavg_1min_after": os.getloadavg()[0]}
     out = REPO / "bench" / "out" / "pipeline_latency.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(report, indent=2))

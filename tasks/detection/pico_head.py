@@ -105,10 +105,10 @@ class Integral(nn.Layer):
 
     def channel_major(self, reg):
         """[B, 4 * (reg_max + 1), N] bin logits -> [B, N, 4]: ``forward`` with the bins along axis 1,
-        as the head's convs give them. An exported graph then transposes the 4 distances once
-        instead of the 32 logits per level (PicoDet-S 192 on onnxruntime: 0.3-0.5 ms less)."""
-        # softmax over the last axis: Paddle-Lite x86's softmax over another axis overflows
-        # (NaN) on large logits
+        as the head's convs give them, so the exported graph concatenates the levels before its
+        one transpose of the logits instead of transposing each level."""
+        # softmax over the last axis: Paddle-Lite x86's softmax over another axis gives NaN on
+        # large logits
         bins = reg.reshape([0, 4, self.reg_max + 1, -1]).transpose([0, 1, 3, 2])  # [B, 4, N, reg_max + 1]
         return matmul(F.softmax(bins, axis=-1), self.project).transpose([0, 2, 1])
 
