@@ -174,11 +174,12 @@ def refine_dark(heatmaps, coords):
     if i.size:
         def at(dy, dx):  # the log of the smoothed map, taken only where the steps read it
             return np.log(np.maximum(smooth[i, y + dy, x + dx], 1e-10))
+        centre = at(0, 0)
         dx = 0.5 * (at(0, 1) - at(0, -1))
         dy = 0.5 * (at(1, 0) - at(-1, 0))
-        dxx = 0.25 * (at(0, 2) - 2 * at(0, 0) + at(0, -2))
+        dxx = 0.25 * (at(0, 2) - 2 * centre + at(0, -2))
         dxy = 0.25 * (at(1, 1) - at(-1, 1) - at(1, -1) + at(-1, -1))
-        dyy = 0.25 * (at(2, 0) - 2 * at(0, 0) + at(-2, 0))
+        dyy = 0.25 * (at(2, 0) - 2 * centre + at(-2, 0))
         det = dxx * dyy - dxy ** 2
         ok = det != 0
         safe = np.where(ok, det, 1.0)

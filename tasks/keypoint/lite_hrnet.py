@@ -6,7 +6,7 @@ unchanged (the exact list is tests/data/reference/params_tinypose_*.json).
 Only the NAIVE module type (ShuffleNet-v2 units in every branch) is built;
 the LITE variants (conditional channel weighting) are not needed here.
 
-Two points differ in form from PaddleDetection but not in result:
+Three points differ in form from PaddleDetection but not in result:
 * Upsampling (fuse layers: nearest, `nn.Upsample(scale_factor=2**k)` there; head:
   bilinear with aligned corners) uses tasks.common.upsample instead of Paddle's
   interpolation ops, whose float64 scale array paddle2onnx 2.1.0 rejects and
@@ -14,6 +14,8 @@ Two points differ in form from PaddleDetection but not in result:
   32), both give the same pixels.
 * Layers with no parameters in a layer list (PaddleDetection stores None) are
   `nn.Identity`, which keeps the indices and hence the parameter names.
+* The channel shuffle after each concat is one stack + reshape (`shuffle_concat`)
+  instead of concat + reshape + transpose + reshape: the same channel order.
 
 Shapes (input N x 3 x H x W, H and W multiples of 32): stem -> N x 32 x H/4 x W/4;
 branch k has channels C_k (40, 80, 160, 320 for wider_naive) at H/2^(k+2);
