@@ -4,7 +4,7 @@ import paddle
 import paddle.nn.functional as F
 import pytest
 
-from tasks.common.upsample import upsample_bilinear_aligned, upsample_nearest, upsample_nearest_by_conv
+from tasks.common.upsample import upsample_bilinear_aligned, upsample_nearest
 
 
 @pytest.fixture
@@ -13,16 +13,15 @@ def x():
 
 
 @pytest.mark.parametrize("size", [(8, 6), (32, 24), (4, 3)])
-def test_nearest_forms_equal_interpolate(x, size):
+def test_nearest_equals_interpolate(x, size):
     expected = F.interpolate(x, size=size, mode="nearest").numpy()
     np.testing.assert_array_equal(upsample_nearest(x, size).numpy(), expected)
-    np.testing.assert_array_equal(upsample_nearest_by_conv(x, size).numpy(), expected)
 
 
-def test_nearest_by_conv_passes_gradients_as_interpolate_does(x):
+def test_nearest_passes_gradients_as_interpolate_does(x):
     grads = []
     for upsample in (lambda t: F.interpolate(t, size=(8, 6), mode="nearest"),
-                     lambda t: upsample_nearest_by_conv(t, (8, 6))):
+                     lambda t: upsample_nearest(t, (8, 6))):
         t = x.detach()
         t.stop_gradient = False
         (upsample(t) * paddle.arange(2 * 5 * 8 * 6, dtype="float32").reshape([2, 5, 8, 6])).sum().backward()
@@ -31,9 +30,9 @@ def test_nearest_by_conv_passes_gradients_as_interpolate_does(x):
 
 
 @pytest.mark.parametrize("size", [(8, 5), (6, 4), (2, 3)])
-def test_nearest_by_conv_refuses_a_factor_that_is_not_whole(x, size):
+def test_nearest_refuses_a_factor_that_is_not_whole(x, size):
     with pytest.raises(ValueError, match="not a whole factor"):
-        upsample_nearest_by_conv(x, size)
+        upsample_nearest(x, size)
 
 
 def test_bilinear_aligned_equals_interpolate(x):

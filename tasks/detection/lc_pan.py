@@ -8,7 +8,7 @@ For inputs [N x C_i x H/s_i x W/s_i] (s = 8, 16, 32) `LCPAN.forward` returns
 `num_features` maps of `out_channels` channels at strides 8, 16, 32 (, 64).
 
 One difference in form, not in result: the top-down 2x nearest upsampling is
-`tasks.common.upsample.upsample_nearest_by_conv` (a transposed conv) instead of
+`tasks.common.upsample.upsample_nearest` (stacked copies) instead of
 `nn.Upsample(scale_factor=2)`, whose interpolation op carries a float64 scale array
 that paddle2onnx and oneDNN (on the PIR program) reject. The pixels are the same.
 """
@@ -18,7 +18,7 @@ import paddle.nn.functional as F
 from paddle import ParamAttr
 from paddle.nn.initializer import KaimingUniform
 
-from tasks.common.upsample import upsample_nearest_by_conv
+from tasks.common.upsample import upsample_nearest
 from tasks.detection.lcnet import ConvBNLayer, DepthwiseSeparable
 
 
@@ -91,7 +91,7 @@ class LCPAN(nn.Layer):
         # top-down: from the coarsest level, upsample and merge with the next finer one
         inner = [feats[-1]]
         for block, finer in zip(self.top_down_blocks, reversed(feats[:-1])):
-            inner.insert(0, block(paddle.concat([upsample_nearest_by_conv(inner[0], finer.shape[2:]), finer], axis=1)))
+            inner.insert(0, block(paddle.concat([upsample_nearest(inner[0], finer.shape[2:]), finer], axis=1)))
         # bottom-up: from the finest level, downsample and merge with the next coarser one
         outs = [inner[0]]
         for down, block, coarser in zip(self.downsamples, self.bottom_up_blocks, inner[1:]):
