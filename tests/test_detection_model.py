@@ -10,6 +10,7 @@ import pytest
 
 from reference import assert_parity, load_npz, make_input, params_list, reference_weights
 from tasks.common.weights import alias_groups, load_state
+from tasks.detection.lc_pan import DPModule
 from tasks.detection.model import PicoDet
 
 MODELS = ["picodet_s_192_lcnet_pedestrian", "picodet_s_320_lcnet_pedestrian"]
@@ -127,6 +128,23 @@ def test_train_mode_gives_loss_inputs_and_gradients():
     (outputs["pred_scores"].sum() + outputs["pred_bboxes"].abs().mean()).backward()
     assert float(model.backbone.conv1.conv.weight.grad.abs().sum()) > 0
     assert float(model.head.head_reg0.weight.grad.abs().sum()) > 0  # the alias carries the gradient
+
+
+@pytest.mark.parametrize("in_channels, out_channels", [(96, 1), (8, 2)])
+def test_dp_module_with_multichannel_groups_equals_its_grouped_conv(in_channels, out_channels):
+    """cls_align's 96 -> 1 k x k conv runs as depthwise + group sum: same outputs, same gradients."""
+    paddle.seed(0)
+    module = DPModule(in_channels, out_channels, 5)
+    x = paddle.randn([2, in_channels, 12, 10])
+    grads = []
+    for conv in (module.dwconv, module._grouped_conv):
+        module.dwconv.weight.clear_gradient()
+        out = conv(x)
+        (out * paddle.arange(out.size, dtype="float32").reshape(out.shape)).sum().backward()
+        grads.append((out.numpy(), module.dwconv.weight.grad.numpy()))
+    (plain, plain_grad), (grouped, grouped_grad) = grads
+    np.testing.assert_allclose(grouped, plain, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(grouped_grad, plain_grad, rtol=1e-4, atol=1e-3)
 
 
 def test_input_size_not_multiple_of_32_is_refused():

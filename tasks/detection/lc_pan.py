@@ -20,11 +20,21 @@ from paddle.nn.initializer import KaimingUniform
 
 from tasks.common.upsample import upsample_nearest
 from tasks.detection.lcnet import ConvBNLayer, DepthwiseSeparable
+from tasks.detection.legacy_ops import sum_axis
 
 
 class DPModule(nn.Layer):
     """Depthwise k x k conv (groups = out_channels) + BN + hard-swish, then pointwise 1x1 conv + BN
-    (+ hard-swish when `act_out`). PaddleDetection's csp_pan DPModule."""
+    (+ hard-swish when `act_out`). PaddleDetection's csp_pan DPModule.
+
+    With fewer outputs than inputs (PicoHeadV2's cls_align: 96 -> 1) each group of the k x k
+    conv reads several channels; it then runs as a depthwise conv of every input channel and a
+    sum per group (`_grouped_conv`), the same numbers to float rounding. onnxruntime pads a
+    conv's outputs to 8 channels, so the 96 -> 1 conv cost 8x its work: PicoDet-S 192 runs
+    0.7 ms (1 thread) / 0.3 ms (2 threads) faster this way. The sum is a reduce op, not a
+    1x1 conv with a filter of ones: Paddle-Lite's opt folds the following BN into such a
+    computed filter wrongly (its x86 outputs were off by up to 9 on a test module).
+    """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, act_out=True):
         super().__init__()
@@ -36,11 +46,26 @@ class DPModule(nn.Layer):
                                 weight_attr=ParamAttr(initializer=KaimingUniform()), bias_attr=False)
         self.bn2 = nn.BatchNorm2D(out_channels)
         self.act_out = act_out
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride = kernel_size, stride
 
     def forward(self, x):
-        x = F.hardswish(self.bn1(self.dwconv(x)))
+        x = F.hardswish(self.bn1(self._grouped_conv(x)))
         x = self.bn2(self.pwconv(x))
         return F.hardswish(x) if self.act_out else x
+
+    def _grouped_conv(self, x):
+        """``self.dwconv(x)``; see the class docstring for the form taken when groups read several channels."""
+        per_group = self.in_channels // self.out_channels
+        if per_group == 1:
+            return self.dwconv(x)
+        k = self.kernel_size
+        # weight [out, per_group, k, k] -> one k x k filter per input channel, in input order
+        depthwise = F.conv2d(x, self.dwconv.weight.reshape([self.in_channels, 1, k, k]), stride=self.stride,
+                             padding=(k - 1) // 2, groups=self.in_channels)
+        height, width = depthwise.shape[2:]
+        group_sums = sum_axis(depthwise.reshape([-1, per_group, height, width]), 1)  # [N * out, 1, h, w]
+        return group_sums.reshape([-1, self.out_channels, height, width])
 
 
 class ChannelTransform(nn.Layer):

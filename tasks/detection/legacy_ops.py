@@ -1,7 +1,7 @@
-"""sigmoid, sqrt and matmul that also build the legacy (non-PIR) static program.
+"""sigmoid, sqrt, matmul and sum that also build the legacy (non-PIR) static program.
 
 In Paddle 3.3.1 `F.sigmoid`, `paddle.sqrt`, `paddle.matmul` (and `paddle.multiply`,
-`paddle.exp`, ...) call the PIR operator directly, so tracing a model with
+`paddle.sum`, `paddle.exp`, ...) call the PIR operator directly, so tracing a model with
 `FLAGS_enable_pir_api=0` fails with "argument (position 1) must be Value, but got
 Variable". Paddle-Lite's opt and oneDNN need that legacy program. In dygraph and
 PIR these functions are Paddle's own; while a legacy program is being built they
@@ -32,3 +32,10 @@ def matmul(x, y):
     if in_dynamic_or_pir_mode():
         return paddle.matmul(x, y)
     return _legacy_op("matmul_v2", {"X": x, "Y": y}, {"trans_x": False, "trans_y": False})
+
+
+def sum_axis(x, axis):
+    """``paddle.sum(x, axis=axis, keepdim=True)`` over one axis."""
+    if in_dynamic_or_pir_mode():
+        return paddle.sum(x, axis=axis, keepdim=True)
+    return _legacy_op("reduce_sum", {"X": x}, {"dim": [axis], "keep_dim": True, "reduce_all": False})
