@@ -18,7 +18,7 @@ import yaml
 from tasks.deploy.image_blob import ImageBlob
 from tasks.deploy.runtime_choice import BACKENDS, open_runner
 from tasks.keypoint.codecs import DarkHeatmap
-from tasks.keypoint.geometry import PIXEL_STD, box_to_center_scale, to_image_coords
+from tasks.keypoint.geometry import PIXEL_STD, boxes_to_centers_scales, to_image_coords
 from tasks.keypoint.transforms import TopDownAffine
 
 
@@ -63,14 +63,11 @@ class KeypointPredictor:
     def preprocess(self, image_bgr, boxes):
         """image [H, W, 3] uint8 BGR, boxes [P, 4] (x, y, w, h) -> (input [P, 3, h, w], centers, scales)."""
         image_bgr = np.asarray(image_bgr)
-        crops, centers, scales = [], [], []
-        for box in np.asarray(boxes, dtype=np.float64).reshape(-1, 4):
-            center, scale = box_to_center_scale(box, self.input_size)
-            # the warp treats channels alike: crop the BGR frame, swap to RGB in the crop only
-            crops.append(self._crop({"image": image_bgr, "center": center, "scale": scale})["image"])
-            centers.append(center)
-            scales.append(scale)
-        return self._to_input(crops), np.stack(centers), np.stack(scales)
+        centers, scales = boxes_to_centers_scales(boxes, self.input_size)
+        # the warp treats channels alike: crop the BGR frame, swap to RGB in the crop only
+        crops = [self._crop({"image": image_bgr, "center": center, "scale": scale})["image"]
+                 for center, scale in zip(centers, scales)]
+        return self._to_input(crops), centers, scales
 
     def predict(self, image_bgr, boxes):
         """image [H, W, 3] uint8 BGR, boxes [P, 4] COCO (x, y, w, h) -> keypoints [P, K, 3] float32
