@@ -72,6 +72,11 @@ def test_width_must_match_backbone():
         TinyPose(width=32)
 
 
+def test_input_size_not_multiple_of_32_is_refused(model):
+    with pytest.raises(ValueError, match=r"multiples of 32, got \[64, 48\]"):
+        model(paddle.zeros([1, 3, 64, 48]))
+
+
 def test_mse_loss_hand_computed():
     pred = np.zeros((1, 2, 2, 2), np.float32)
     target = np.zeros_like(pred)

@@ -50,6 +50,8 @@ def test_unknown_key_and_semantic_errors_are_rejected(tmp_path):
         load_config(_write_child(tmp_path, {"train": {"epoch_count": 3}}))
     with pytest.raises(ConfigError, match=r"optimizer.milestones.*increasing"):
         load_config(_write_child(tmp_path, {"optimizer": {"milestones": [5, 3]}}))
+    with pytest.raises(ConfigError, match=r"model/input_size/0: 48 is not a multiple of 32"):
+        load_config(_write_child(tmp_path, {"model": {"input_size": [48, 64], "heatmap_size": [12, 16]}}))
 
 
 def test_base_cycle_is_reported(tmp_path):
