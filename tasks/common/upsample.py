@@ -19,6 +19,16 @@ import paddle
 import paddle.nn.functional as F
 
 
+def require_size_multiple(images, divisor, network):
+    """ValueError unless ``images`` [N, C, H, W] has H and W multiples of ``divisor``: a network
+    whose lowest map is at 1/divisor and is upsampled back by whole factors. A size of -1
+    (unknown while a program is traced) passes."""
+    sizes = list(images.shape[2:])
+    if any(size > 0 and size % divisor for size in sizes):
+        raise ValueError(f"{network}: input height and width must be multiples of {divisor}, got {sizes} "
+                         "(resize or pad the image)")
+
+
 def upsample_nearest(x, size):
     """``F.interpolate(x, size, mode="nearest")`` for a size that is a whole multiple of x's.
 

@@ -46,8 +46,7 @@ class DPModule(nn.Layer):
                                 weight_attr=ParamAttr(initializer=KaimingUniform()), bias_attr=False)
         self.bn2 = nn.BatchNorm2D(out_channels)
         self.act_out = act_out
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride = kernel_size, stride
+        self.stride = stride
 
     def forward(self, x):
         x = F.hardswish(self.bn1(self._grouped_conv(x)))
@@ -56,16 +55,16 @@ class DPModule(nn.Layer):
 
     def _grouped_conv(self, x):
         """``self.dwconv(x)``; see the class docstring for the form taken when groups read several channels."""
-        per_group = self.in_channels // self.out_channels
+        out_channels, per_group, k, _ = self.dwconv.weight.shape
         if per_group == 1:
             return self.dwconv(x)
-        k = self.kernel_size
         # weight [out, per_group, k, k] -> one k x k filter per input channel, in input order
-        depthwise = F.conv2d(x, self.dwconv.weight.reshape([self.in_channels, 1, k, k]), stride=self.stride,
-                             padding=(k - 1) // 2, groups=self.in_channels)
+        in_channels = out_channels * per_group
+        depthwise = F.conv2d(x, self.dwconv.weight.reshape([in_channels, 1, k, k]), stride=self.stride,
+                             padding=(k - 1) // 2, groups=in_channels)
         height, width = depthwise.shape[2:]
         group_sums = sum_axis(depthwise.reshape([-1, per_group, height, width]), 1)  # [N * out, 1, h, w]
-        return group_sums.reshape([-1, self.out_channels, height, width])
+        return group_sums.reshape([-1, out_channels, height, width])
 
 
 class ChannelTransform(nn.Layer):

@@ -14,6 +14,7 @@ image (PaddleDetection's `scale_factor`) is the caller's job, as is NMS.
 """
 import paddle.nn as nn
 
+from tasks.common.upsample import require_size_multiple
 from tasks.detection.lc_pan import LCPAN
 from tasks.detection.lcnet import LCNet
 from tasks.detection.pico_head import PicoHeadV2
@@ -46,10 +47,7 @@ class PicoDet(nn.Layer):
 
     def features(self, images):
         """Neck outputs, one [B, neck_channels, H/s, W/s] map per stride."""
-        odd = [size for size in images.shape[2:] if size > 0 and size % SIZE_DIVISOR]  # -1: unknown when traced
-        if odd:
-            raise ValueError(f"PicoDet: input height and width must be multiples of {SIZE_DIVISOR}, "
-                             f"got {list(images.shape[2:])} (resize or pad the image)")
+        require_size_multiple(images, SIZE_DIVISOR, "PicoDet")
         return self.neck(self.backbone(images))
 
     def forward(self, images):

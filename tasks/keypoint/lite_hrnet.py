@@ -28,7 +28,7 @@ import paddle.nn.functional as F
 from paddle import ParamAttr
 from paddle.nn.initializer import Constant, Normal
 
-from tasks.common.upsample import upsample_bilinear_aligned, upsample_nearest
+from tasks.common.upsample import require_size_multiple, upsample_bilinear_aligned, upsample_nearest
 
 SIZE_DIVISOR = 32  # the lowest branch is at 1/32, upsampled back by whole factors
 
@@ -231,10 +231,7 @@ class LiteHRNet(nn.Layer):
         return nn.LayerList(layers)
 
     def forward(self, x):
-        odd = [size for size in x.shape[2:] if size > 0 and size % SIZE_DIVISOR]  # -1: unknown when traced
-        if odd:
-            raise ValueError(f"LiteHRNet: input height and width must be multiples of {SIZE_DIVISOR}, "
-                             f"got {list(x.shape[2:])}")
+        require_size_multiple(x, SIZE_DIVISOR, "LiteHRNet")
         ys = [self.stem(x)]
         for k in range(self.num_stages):
             transition = getattr(self, f"transition{k}")
