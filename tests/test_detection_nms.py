@@ -4,28 +4,29 @@ import numpy as np
 import pytest
 
 from reference import load_npz
-from tasks.detection.nms import multiclass_nms
+from tasks.detection.nms import multiclass_nms, pairwise_iou
 
 SETTINGS = dict(score_threshold=0.025, nms_threshold=0.6, nms_top_k=1000, keep_top_k=100)
+
+
+def iou_of_pair(a, b):
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = max(0.0, a[2] - a[0]) * max(0.0, a[3] - a[1]) + max(0.0, b[2] - b[0]) * max(0.0, b[3] - b[1]) - w * h
+    return w * h / union if union > 0 else 0.0
 
 
 def brute_force_nms(boxes, scores, score_threshold, nms_threshold, nms_top_k, keep_top_k):
     """Pair by pair: per class, sort the boxes above the threshold by score (ties: box order), keep the first
     nms_top_k, keep a box unless one kept before it overlaps it by more than nms_threshold; then the
     keep_top_k best over all classes, listed by class and score."""
-    def iou(a, b):
-        w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-        h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-        union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
-        return w * h / union
-
     detections = []
     for label, class_scores in enumerate(scores):
         order = sorted((i for i in range(len(boxes)) if class_scores[i] > score_threshold),
                        key=lambda i: (-class_scores[i], i))[:nms_top_k]
         kept = []
         for i in order:
-            if all(iou(boxes[i], boxes[k]) <= nms_threshold for k in kept):
+            if all(iou_of_pair(boxes[i], boxes[k]) <= nms_threshold for k in kept):
                 kept.append(i)
         detections += [(label, rank, class_scores[i], i) for rank, i in enumerate(kept)]
     best = sorted(range(len(detections)), key=lambda d: (-detections[d][2], d))[:keep_top_k]
@@ -43,6 +44,18 @@ def random_case(seed, num_boxes, num_classes):
     scores = (rng.uniform(0, 1, (num_classes, num_boxes)) ** 3).astype(np.float32)
     scores[:, rng.integers(0, num_boxes, 5)] = 0.5  # a few exact ties
     return boxes, scores
+
+
+def test_pairwise_iou_equals_pair_by_pair():
+    boxes, _ = random_case(5, 40, 1)
+    boxes[:3, 2:] = boxes[:3, :2]       # empty boxes: a zero union with each other gives 0
+    boxes[3, 2:] = boxes[3, :2] - 5     # inverted: no area
+    others = boxes[::-1][:25].copy()
+    iou = pairwise_iou(boxes, others)
+    assert iou.shape == (40, 25) and iou.dtype == np.float32
+    expected = [[iou_of_pair(a, b) for b in others] for a in boxes]
+    np.testing.assert_allclose(iou, expected, rtol=1e-5, atol=1e-6)
+    assert pairwise_iou(boxes[:0], others).shape == (0, 25)
 
 
 @pytest.mark.parametrize("seed, num_boxes, num_classes", [(0, 400, 1), (1, 600, 3), (2, 60, 2)])

@@ -101,7 +101,13 @@ class Integral(nn.Layer):
 
     def forward(self, reg):
         bins = reg.reshape([0, 0, 4, self.reg_max + 1])  # 0: keep that dimension (batch, anchors)
-        return matmul(F.softmax(bins, axis=-1), self.project)
+        return self._expectation(bins).reshape([0, 0, 4])
+
+    def _expectation(self, bins):
+        """[..., reg_max + 1] bin logits -> [..., 1] expected bin. The product is with a [reg_max + 1, 1]
+        column, not the 1-D ``project``: onnxruntime runs a product with a 1-D operand through a slow
+        path (PicoDet-S 192's 765 anchors: 0.40-0.51 ms, 25x the time with the column)."""
+        return matmul(F.softmax(bins, axis=-1), self.project.reshape([-1, 1]))
 
     def channel_major(self, reg):
         """[B, 4 * (reg_max + 1), N] bin logits -> [B, N, 4]: ``forward`` with the bins along axis 1,
@@ -110,7 +116,7 @@ class Integral(nn.Layer):
         # softmax over the last axis: Paddle-Lite x86's softmax over another axis gives NaN on
         # large logits
         bins = reg.reshape([0, 4, self.reg_max + 1, -1]).transpose([0, 1, 3, 2])  # [B, 4, N, reg_max + 1]
-        return matmul(F.softmax(bins, axis=-1), self.project).transpose([0, 2, 1])
+        return self._expectation(bins).reshape([0, 4, -1]).transpose([0, 2, 1])
 
 
 def distance_to_box(points, distances):
