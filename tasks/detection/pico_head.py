@@ -106,7 +106,8 @@ class Integral(nn.Layer):
     def _expectation(self, bins):
         """[..., reg_max + 1] bin logits -> [..., 1] expected bin. The product is with a [reg_max + 1, 1]
         column, not the 1-D ``project``: onnxruntime runs a product with a 1-D operand through a slow
-        path (PicoDet-S 192's 765 anchors: 0.40-0.51 ms, 25x the time with the column)."""
+        path (0.4-0.5 ms for PicoDet-S 192's 765 anchors; the whole network 6.47 -> 5.98 ms on one
+        thread, 5.19 -> 4.97 ms on two)."""
         return matmul(F.softmax(bins, axis=-1), self.project.reshape([-1, 1]))
 
     def channel_major(self, reg):
