@@ -50,10 +50,11 @@ def test_pairwise_iou_equals_pair_by_pair():
     boxes, _ = random_case(5, 40, 1)
     boxes[:3, 2:] = boxes[:3, :2]       # empty boxes: a zero union with each other gives 0
     boxes[3, 2:] = boxes[3, :2] - 5     # inverted: no area
-    others = boxes[::-1][:25].copy()
+    others = np.concatenate([boxes[:5], boxes[::-1][:20]])  # the empty and inverted ones too
     iou = pairwise_iou(boxes, others)
     assert iou.shape == (40, 25) and iou.dtype == np.float32
     expected = [[iou_of_pair(a, b) for b in others] for a in boxes]
+    assert expected[0][1] == 0 and expected[0][0] == 0  # zero unions among the empty boxes
     np.testing.assert_allclose(iou, expected, rtol=1e-5, atol=1e-6)
     assert pairwise_iou(boxes[:0], others).shape == (0, 25)
 

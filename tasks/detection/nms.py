@@ -12,8 +12,8 @@ import numpy as np
 
 def pairwise_iou(boxes_a, boxes_b):
     """IoU matrix [M, N] of x1y1x2y2 boxes [M, 4] and [N, 4]; a zero union (two empty boxes) gives 0."""
-    # outer ufuncs writing in place: one [M, N] array per step, no [M, N, 2] temporaries (NMS of
-    # 177 candidates: 0.22 -> 0.13 ms for the matrix, 10x less than with [M, N, 2] arrays)
+    # outer ufuncs, each [M, N] step written in place: the matrix of 177 NMS candidates in 0.13 ms
+    # (0.22 ms with a new array per step, 10x that with [M, N, 2] arrays)
     x1a, y1a, x2a, y2a = np.asarray(boxes_a).T
     x1b, y1b, x2b, y2b = np.asarray(boxes_b).T
     overlap = np.minimum.outer(x2a, x2b)
