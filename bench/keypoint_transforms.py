@@ -36,7 +36,7 @@ cv2.setNumThreads(1)
 
 from tasks.keypoint.builders import build_transforms  # noqa: E402
 from tasks.keypoint.config import load_config  # noqa: E402
-from tasks.keypoint.geometry import box_to_center_scale  # noqa: E402
+from tasks.keypoint.geometry import boxes_to_centers_scales  # noqa: E402
 from tasks.keypoint.transforms import Compose, LoadImage  # noqa: E402
 
 REFERENCE = REPO / "tests" / "data" / "reference" / "transforms_throughput.json"
@@ -49,7 +49,7 @@ KEYPOINTS = np.array([[320, 100], [330, 90], [310, 90], [340, 95], [300, 95], [3
 
 
 def make_record(input_size):
-    center, scale = box_to_center_scale(BOX, input_size)
+    (center,), (scale,) = boxes_to_centers_scales([BOX], input_size)
     return {"center": center, "scale": scale, "keypoints": KEYPOINTS.copy(),
             "keypoints_visible": np.ones(17, np.float32), "image_id": 1, "ann_id": 1, "score": 1.0}
 

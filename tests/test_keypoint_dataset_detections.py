@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from tasks.keypoint.dataset import TopDownCocoDataset
-from tasks.keypoint.geometry import box_to_center_scale
+from tasks.keypoint.geometry import boxes_to_centers_scales
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def test_detection_boxes_are_filtered_and_counted(files, tmp_path):
                                  bbox_file=bbox, det_score_threshold=0.5)
     assert dataset.stats == {"persons": 3, "kept": 1, "other_category": 1, "low_score": 1}
     record = dataset.records[0]
-    center, scale = box_to_center_scale([4, 5, 20, 30], (96, 128))
+    (center,), (scale,) = boxes_to_centers_scales([[4, 5, 20, 30]], (96, 128))
     np.testing.assert_allclose(record["center"], center)
     np.testing.assert_allclose(record["scale"], scale)
     assert record["score"] == pytest.approx(0.9) and record["ann_id"] == -1

@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tasks.keypoint.geometry import (COCO_FLIP_PAIRS, apply_affine, box_to_center_scale, clip_boxes_xywh,
+from tasks.keypoint.geometry import (COCO_FLIP_PAIRS, apply_affine, boxes_to_centers_scales, clip_boxes_xywh,
                                      flip_back_heatmaps, flip_test, to_image_coords, udp_warp_matrix)
 from tasks.keypoint.transforms import (Compose, InformationDropping, LoadImage, NormalizeImage,
                                        PackInputs, Permute, RandomFlipHalfBody, TopDownAffine)
@@ -31,12 +31,12 @@ def person_keypoints():
                      [345, 350], [295, 350], [345, 420], [295, 420]], dtype=np.float32)
 
 
-def test_box_to_center_scale_numbers():
-    center, scale = box_to_center_scale((220, 60, 200, 380), (96, 128))
+def test_boxes_to_centers_scales_numbers():
+    (center,), (scale,) = boxes_to_centers_scales([(220, 60, 200, 380)], (96, 128))
     # Tall box: w = 380 * 0.75 = 285; scale = (285, 380) / 200 * 1.25.
     np.testing.assert_array_equal(center, [320, 250])
     np.testing.assert_allclose(scale, [1.78125, 2.375])
-    center, scale = box_to_center_scale((0, 0, 300, 100), (192, 256))
+    (center,), (scale,) = boxes_to_centers_scales([(0, 0, 300, 100)], (192, 256))
     # Wide box: h = 300 / 0.75 = 400.
     np.testing.assert_array_equal(center, [150, 50])
     np.testing.assert_allclose(scale, [1.875, 2.5])
@@ -89,7 +89,7 @@ def test_top_down_affine_folds_mirrored_view_into_the_warp():
 
 
 def make_results(image=None):
-    center, scale = box_to_center_scale((220, 60, 200, 380), (96, 128))
+    (center,), (scale,) = boxes_to_centers_scales([(220, 60, 200, 380)], (96, 128))
     return {"image": np.random.default_rng(0).integers(0, 256, (480, 640, 3), dtype=np.uint8) if image is None else image,
             "center": center, "scale": scale, "keypoints": person_keypoints(),
             "keypoints_visible": np.ones(17, np.float32)}

@@ -51,13 +51,6 @@ def boxes_to_centers_scales(boxes, input_size, pixel_std=PIXEL_STD, padding=BOX_
     return centers, scales
 
 
-def box_to_center_scale(box, input_size, pixel_std=PIXEL_STD, padding=BOX_PADDING):
-    """One box [x, y, w, h] -> center [2], scale [2] (both float32); see ``boxes_to_centers_scales``."""
-    centers, scales = boxes_to_centers_scales(np.asarray(box[:4], dtype=np.float64), input_size, pixel_std,
-                                              padding)
-    return centers[0], scales[0]
-
-
 def udp_warp_matrix(center, scale, rotation, input_size, pixel_std=PIXEL_STD):
     """Affine [2, 3] (float64) from source pixels to input-crop pixels, UDP style.
 
@@ -96,7 +89,7 @@ def to_image_coords(keypoints, centers, scales, input_size, use_udp=True, pixel_
     way although it crops with UDP. Its ``get_affine_transform`` derives both
     axes from the width ratio; this uses each axis' own ratio, which is the same
     number whenever ``scale`` has the input's aspect ratio (every box from
-    ``box_to_center_scale``).
+    ``boxes_to_centers_scales``).
     """
     keypoints = np.asarray(keypoints, dtype=np.float64)
     centers = np.asarray(centers, dtype=np.float64)[:, None, :]
