@@ -12,9 +12,9 @@ import pytest
 
 from tasks.common.draw import BOX_COLOR
 from tasks.common.schema import check_schema
-from tasks.deploy.boxes import Frame
+from tasks.deploy.boxes import Frame, whole_image
 from tasks.deploy.cli import main
-from tasks.deploy.joint import JointPipeline
+from tasks.deploy.joint import JointPipeline, run
 from tasks.deploy.predictor import KeypointPredictor
 from tasks.sample.video import FPS, FRAMES, SIZE, render_frames, write_sample_video
 from test_deploy_joint_detector import dark_detector_export, iou_xywh
@@ -92,6 +92,14 @@ def test_folder_runs_past_a_broken_image(detector_dir, tinypose_export, sample, 
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert "3 images, 3 persons" in last and f"broken.jpg not read: cannot read image {sample['images']}" in last
     assert "1 non-image files" in last
+    # one stage at a time: the same results and drawings as with decoding and drawing in threads
+    sequential = tmp_path / "sequential"
+    assert main(["--det-model", str(detector_dir), "--model", str(tinypose_export), "--image-dir",
+                 str(sample["images"]), "--out", str(sequential), "--threads", "1", "--sequential"]) == 0
+    assert (sequential / "keypoints.json").read_text() == (out / "keypoints.json").read_text()
+    for record in records:
+        name = record["file_name"]
+        assert np.array_equal(cv2.imread(str(sequential / name)), cv2.imread(str(out / name)))
 
 
 def test_clear_errors(detector_dir, tinypose_export, sample, tmp_path):
@@ -133,6 +141,32 @@ def test_six_persons_in_one_batch_equal_one_by_one(tinypose_export, sample):
     assert together.shape == (6, 17, 3)
     np.testing.assert_allclose(together, alone, atol=1e-3, rtol=0)
     assert np.abs(together[0] - together[1]).max() > 1  # different persons, different keypoints
+
+
+class _InterruptedCamera:
+    """A camera stream of the sample's first frames, then Ctrl-C (as ``CameraInput`` looks)."""
+    is_video, fps, failed, skipped, total = True, FPS, [], [], None
+
+    def __init__(self, frames, stop_after):
+        self.path, self.size = Path("camera0.mp4"), SIZE
+        self.frames, self.stop_after = frames, stop_after
+
+    def __iter__(self):
+        for index in range(self.stop_after):
+            yield Frame(index, f"camera0#{index}", self.frames[index], is_video_frame=True)
+        raise KeyboardInterrupt
+
+
+def test_an_interrupted_camera_keeps_every_frame_drawn_before(tinypose_export, sample, tmp_path):
+    pipeline = JointPipeline(KeypointPredictor(tinypose_export, threads=1), whole_image)
+    summary = run(pipeline, _InterruptedCamera(sample["frames"], stop_after=7), tmp_path)
+    assert summary["frames"] == 7
+    records = json.loads((tmp_path / "keypoints.json").read_text())
+    assert [r["frame"] for r in records] == list(range(7))
+    drawn = cv2.VideoCapture(str(tmp_path / "camera0.mp4"))
+    assert drawn.get(cv2.CAP_PROP_FRAME_COUNT) == 7
+    drawn.release()
+    assert summary["seconds"]["draw"] > 0 and summary["seconds"]["decode"] > 0
 
 
 @pytest.mark.slow

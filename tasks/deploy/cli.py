@@ -57,6 +57,10 @@ def build_parser():
     parser.add_argument("--threads", type=int, default=2, help="CPU threads of each runtime (default: %(default)s)")
     parser.add_argument("--score-thr", type=float, default=0.3,
                         help="keypoints drawn from this score (default: %(default)s)")
+    parser.add_argument("--sequential", action="store_true",
+                        help="decode, infer and draw one frame after the other: each stage's time without the "
+                             "others beside it, fewer frames per second (default: the next frame is decoded and the "
+                             "last one drawn in background threads while the networks run)")
     return parser
 
 
@@ -117,7 +121,8 @@ def main(argv=None):
         media = open_media(args)
         pipeline = build_pipeline(args, media)
         summary = run(pipeline, media, args.out, score_thr=args.score_thr,
-                      draw_boxes=args.boxes is not None or args.det_model is not None)
+                      draw_boxes=args.boxes is not None or args.det_model is not None,
+                      background_io=not args.sequential)
     except (ModelDirError, MediaError, BoxesFileError) as exc:
         raise SystemExit(f"tinypose-infer: error: {exc}") from exc
     print(pipeline.times.report(summary["frames"]))
