@@ -9,7 +9,8 @@ The joint command spends a frame's keypoint stage on one core (one crop runs on 
 and OpenCV decodes, draws and encodes without holding the GIL: reading the next frame and
 drawing the last one in threads uses the idle core. Both stay a bounded number of frames away
 from the caller, so memory does not grow with the video, and both raise their errors in the
-caller's thread, at the frame they failed on.
+caller's thread: the reader's after the frames before the failure, the worker's at a later
+submit or at the end.
 """
 import queue
 import threading

@@ -57,7 +57,7 @@ class StageTimes:
         than the stages' sum where decoding and drawing ran beside the networks)."""
         per_frame = {name: seconds / max(frames, 1) for name, seconds in self.seconds.items()}
         latency = sum(per_frame.values())
-        wall = self.wall_seconds or sum(self.seconds.values())
+        wall = self.wall_seconds
         stages = ", ".join(f"{name}_time(ms): {1000 * per_frame[name]:.2f}" for name in STAGES)
         return "\n".join([
             "------------------ Inference Time Info ----------------------",
