@@ -15,6 +15,7 @@ from tasks.common.schema import check_schema
 from tasks.deploy.boxes import Frame, whole_image
 from tasks.deploy.cli import main
 from tasks.deploy.joint import JointPipeline, run
+from tasks.deploy.pose_boxes import boxes_from_keypoints
 from tasks.deploy.predictor import KeypointPredictor
 from tasks.sample.video import FPS, FRAMES, SIZE, render_frames, write_sample_video
 from test_deploy_joint_detector import dark_detector_export, iou_xywh
@@ -185,3 +186,24 @@ def test_console_script_as_a_user_runs_it(detector_dir, tinypose_export, sample,
                            "--video", str(sample["video"]), "--out", str(out)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1 and "tinypose-infer: error: detector model folder" in proc.stderr
+
+
+def test_detector_on_every_fourth_video_frame_keypoints_box_the_others(detector_dir, tinypose_export, sample,
+                                                                       tmp_path, capsys):
+    args = ["--det-model", str(detector_dir), "--model", str(tinypose_export), "--video", str(sample["video"]),
+            "--threads", "1"]
+    assert main(args + ["--out", str(tmp_path / "every")]) == 0
+    assert main(args + ["--out", str(tmp_path / "fourth"), "--det-interval", "4"]) == 0
+    every, fourth = (json.loads((tmp_path / name / "keypoints.json").read_text()) for name in ("every", "fourth"))
+    assert [r["frame"] for r in fourth] == list(range(FRAMES))
+    for index in range(0, FRAMES, 4):   # the detector's frames: its boxes, the same keypoints
+        assert fourth[index] == every[index]
+    for index in (i for i in range(FRAMES) if i % 4):   # the others: boxed by the frame before's keypoints
+        before = fourth[index - 1]
+        followed = boxes_from_keypoints(np.array(before["keypoints"]).reshape(1, -1, 3), [before["box_score"]],
+                                        SIZE)
+        np.testing.assert_allclose(fourth[index]["bbox"], followed[0, :4], atol=0.02)
+    assert f"detector on {FRAMES // 4} of {FRAMES} frames (--det-interval 4)" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="--det-interval skips the detector on video frames"):
+        main(args[:4] + ["--image-dir", str(sample["images"]), "--out", str(tmp_path / "images"),
+                         "--det-interval", "4"])

@@ -4,10 +4,12 @@ PP-TinyPose keypoints on an image, a folder of images, a video or a camera, on C
     tinypose-infer --det-model data/export/picodet_s_192_pedestrian \\
         --model data/export/tinypose_128x96 --image-dir photos/ --out results/
     tinypose-infer --det-model DET --model KPT --video clip.mp4 --smooth --out results/
+    tinypose-infer --det-model DET --model KPT --camera 0 --det-interval 5 --out results/
     tinypose-infer --model KPT --input photos/ --boxes bbox.json --out results/
 
 Argument parsing and wiring only: the work is in tasks/deploy/joint.py (outputs, timings,
-the results file's format), detector_predictor.py, predictor.py, smoothing.py, media.py.
+the results file's format), detector_predictor.py, predictor.py, pose_boxes.py, smoothing.py,
+media.py.
 """
 import argparse
 import sys
@@ -21,6 +23,13 @@ from tasks.deploy.media import CameraInput, MediaError, open_input
 # --runtime -> the backend name of tasks.deploy.runtime_choice
 RUNTIMES = {"auto": "auto", "onnx": "onnxruntime", "paddle": "paddle", "lite": "lite"}
 INPUT_KINDS = ("image", "image_dir", "video", "camera", "input")
+
+
+def _frames(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def build_parser():
@@ -44,6 +53,10 @@ def build_parser():
                        help="person boxes: a COCO annotation file or COCO results list")
     parser.add_argument("--det-threshold", "--box-thr", type=float, default=0.5,
                         help="persons from boxes scoring at least this (default: %(default)s)")
+    parser.add_argument("--det-interval", type=_frames, default=1, metavar="N",
+                        help="video: run the detector on every N-th frame only; on the frames between, each "
+                             "person's box comes from its keypoints in the frame before (default: %(default)s, "
+                             "every frame)")
     parser.add_argument("--runtime", choices=tuple(RUNTIMES), default="auto",
                         help="auto (default): onnxruntime (an .onnx beside the export or converted on start), "
                              "else paddle.inference; lite: Paddle-Lite x86 in its own environment")
@@ -78,9 +91,15 @@ def open_media(args):
 
 
 def build_pipeline(args, media):
+    from tasks.deploy.pose_boxes import DetectorInterval
     from tasks.deploy.predictor import KeypointPredictor
     from tasks.deploy.smoothing import KeypointSmoother
 
+    if args.smooth and not media.is_video:
+        raise MediaError("--smooth smooths keypoints over time: it needs --video or --camera")
+    if args.det_interval > 1 and not (args.det_model and media.is_video):
+        raise MediaError("--det-interval skips the detector on video frames: it needs --det-model and "
+                         "--video or --camera")
     backend = RUNTIMES[args.runtime]
     model_dir = check_export(args.model, "keypoint")
     if args.det_model:
@@ -88,10 +107,10 @@ def build_pipeline(args, media):
         from tasks.deploy.joint import DetectorBoxes
         detector = DetectorPredictor(check_export(args.det_model, "detector"), backend=backend, threads=args.threads)
         box_source = DetectorBoxes(detector, args.det_threshold)
+        if args.det_interval > 1:
+            box_source = DetectorInterval(box_source, args.det_interval)
     else:
         box_source = BoxesFile(args.boxes) if args.boxes else whole_image
-    if args.smooth and not media.is_video:
-        raise MediaError("--smooth smooths keypoints over time: it needs --video or --camera")
     predictor = KeypointPredictor(model_dir, backend=backend, threads=args.threads, onnx_path=args.onnx)
     smoother = KeypointSmoother(media.fps) if args.smooth else None
     return JointPipeline(predictor, box_source, box_thr=args.det_threshold,
@@ -109,7 +128,12 @@ def summary_line(args, media, pipeline, summary):
         notes.append(f"{summary['frames'] - pipeline.box_source.matched} {kind} not named in {args.boxes} (no person)")
     runtimes = pipeline.keypoints.backend
     if args.det_model:
-        runtimes = f"detector {pipeline.box_source.detector.backend}, keypoints {runtimes}"
+        detector_boxes = pipeline.box_source
+        if args.det_interval > 1:
+            notes.append(f"detector on {detector_boxes.detected_frames} of {summary['frames']} frames "
+                         f"(--det-interval {args.det_interval})")
+            detector_boxes = detector_boxes.source
+        runtimes = f"detector {detector_boxes.detector.backend}, keypoints {runtimes}"
     return (f"tinypose-infer: {summary['frames']} {kind}, {summary['persons']} persons ({runtimes}, "
             f"{args.threads} threads); wrote {summary['drawn']} and {summary['results']}"
             + "".join(f"; {n}" for n in notes))

@@ -89,11 +89,14 @@ class JointPipeline:
     """One frame at a time: boxes from ``box_source``, keypoints from ``keypoint_predictor``
     (``tasks.deploy.predictor.KeypointPredictor``), optional ``smoother``
     (``tasks.deploy.smoothing.KeypointSmoother``). ``keypoint_batch_size`` 0: every person of
-    a frame in one batch. ``times`` accumulates the stage times of every call."""
+    a frame in one batch. ``times`` accumulates the stage times of every call. A box source
+    with a ``follow(frame, boxes, keypoints)`` method is shown every frame's persons before
+    smoothing (``tasks.deploy.pose_boxes.DetectorInterval`` boxes the next frame with them)."""
 
     def __init__(self, keypoint_predictor, box_source, *, box_thr=0.5, keypoint_batch_size=0, smoother=None):
         self.keypoints = keypoint_predictor
         self.box_source = box_source
+        self._follow = getattr(box_source, "follow", None)
         self.box_thr = float(box_thr)
         self.batch_size = int(keypoint_batch_size)
         self.smoother = smoother
@@ -108,7 +111,10 @@ class JointPipeline:
             self.boxes_below_thr += int((~kept).sum())
             boxes = boxes[kept]
         if len(boxes) == 0:
-            return boxes, np.zeros((0, self.keypoints.num_joints, 3), np.float32), None
+            keypoints = np.zeros((0, self.keypoints.num_joints, 3), np.float32)
+            if self._follow is not None:
+                self._follow(frame, boxes, keypoints)
+            return boxes, keypoints, None
         with self.times.stage("crop"):
             crops, centers, scales = self.keypoints.preprocess(frame.image, boxes[:, :4])
         with self.times.stage("keypoint"):
@@ -117,6 +123,8 @@ class JointPipeline:
                                        for i in range(0, len(crops), step)])
         with self.times.stage("postprocess"):
             keypoints = self.keypoints.postprocess(heatmaps, centers, scales)
+            if self._follow is not None:
+                self._follow(frame, boxes, keypoints)
             track_ids = None
             if self.smoother is not None:
                 keypoints, track_ids = self.smoother(frame.index, xywh_to_xyxy(boxes)[:, :4], keypoints)
