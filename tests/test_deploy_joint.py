@@ -4,6 +4,7 @@ sample video, through tinypose-infer's main() and its console script."""
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import cv2
@@ -15,7 +16,7 @@ from tasks.common.schema import check_schema
 from tasks.deploy.boxes import Frame, whole_image
 from tasks.deploy.cli import main
 from tasks.deploy.joint import JointPipeline, run
-from tasks.deploy.pose_boxes import boxes_from_keypoints
+from tasks.deploy.pose_boxes import DetectorInterval, boxes_from_keypoints
 from tasks.deploy.predictor import KeypointPredictor
 from tasks.sample.video import FPS, FRAMES, SIZE, render_frames, write_sample_video
 from test_deploy_joint_detector import dark_detector_export, iou_xywh
@@ -76,7 +77,14 @@ def test_video_frames_in_frames_out_with_boxes_on_the_figure(detector_dir, tinyp
     assert all(drawn_boxes), drawn_boxes
     printed = capsys.readouterr().out
     assert f"img_num: {FRAMES}" in printed and "det_time(ms)" not in printed and "detector_time(ms): " in printed
-    assert f"{FRAMES} frames, {FRAMES} persons (detector onnxruntime, keypoints onnxruntime, 1 threads)" in printed
+    assert (f"{FRAMES} frames, {FRAMES} persons (detector onnxruntime a frame ahead on 1 thread, keypoints "
+            "onnxruntime, 1 threads)") in printed
+    # one stage at a time, the detector included: the same results
+    sequential = tmp_path / "sequential"
+    assert main(["--det-model", str(detector_dir), "--model", str(tinypose_export), "--video", str(sample["video"]),
+                 "--out", str(sequential), "--smooth", "--threads", "1", "--sequential"]) == 0
+    assert (sequential / "keypoints.json").read_text() == (out / "keypoints.json").read_text()
+    assert "(detector onnxruntime, keypoints onnxruntime, 1 threads)" in capsys.readouterr().out
 
 
 def test_folder_runs_past_a_broken_image(detector_dir, tinypose_export, sample, tmp_path, capsys):
@@ -168,6 +176,26 @@ def test_an_interrupted_camera_keeps_every_frame_drawn_before(tinypose_export, s
     assert drawn.get(cv2.CAP_PROP_FRAME_COUNT) == 7
     drawn.release()
     assert summary["seconds"]["draw"] > 0 and summary["seconds"]["decode"] > 0
+
+
+def test_boxes_a_frame_ahead_in_their_own_thread_give_the_same_results(tinypose_export, sample, tmp_path):
+    threads = set()
+
+    def boxes_of(frame):  # the figure's true box, in whichever thread asks
+        threads.add(threading.current_thread().name)
+        return [[*sample["truth"][frame.index]["bbox"], 0.9]]
+
+    predictor = KeypointPredictor(tinypose_export, threads=1)
+    camera = _InterruptedCamera(sample["frames"], stop_after=7)
+    summaries = {ahead: run(JointPipeline(predictor, boxes_of), camera, tmp_path / str(ahead), boxes_ahead=ahead)
+                 for ahead in (False, True)}
+    assert summaries[True]["frames"] == summaries[False]["frames"] == 7
+    assert threads == {"MainThread", "read-ahead"}
+    assert ((tmp_path / "True" / "keypoints.json").read_text()
+            == (tmp_path / "False" / "keypoints.json").read_text())
+    following = JointPipeline(predictor, DetectorInterval(boxes_of, 4))
+    with pytest.raises(ValueError, match="follows the persons of the frame before"):
+        run(following, camera, tmp_path / "following", boxes_ahead=True)
 
 
 @pytest.mark.slow

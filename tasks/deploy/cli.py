@@ -72,8 +72,9 @@ def build_parser():
                         help="keypoints drawn from this score (default: %(default)s)")
     parser.add_argument("--sequential", action="store_true",
                         help="decode, infer and draw one frame after the other: each stage's time without the "
-                             "others beside it, fewer frames per second (default: the next frame is decoded and the "
-                             "last one drawn in background threads while the networks run)")
+                             "others beside it, fewer frames per second (default: the next frame is decoded, the "
+                             "last one drawn and, with --det-model on a video or folder, the next frame's persons "
+                             "detected in background threads while TinyPose runs)")
     return parser
 
 
@@ -88,6 +89,15 @@ def open_media(args):
     if kind in expected and not expected[kind][0]:
         raise MediaError(f"--{kind.replace('_', '-')} {path}: expected {expected[kind][1]}")
     return media
+
+
+def detector_threads(args, media):
+    """(threads of the detector, whether it runs a frame ahead of TinyPose). Ahead (``joint.run``'s
+    ``boxes_ahead``) on a video, a camera or a folder, unless --sequential or --det-interval; it
+    then gets one thread less, as it shares the cores with TinyPose."""
+    ahead = (args.det_model is not None and (media.is_video or media.path.is_dir()) and not args.sequential
+             and args.det_interval == 1)
+    return (max(args.threads - 1, 1) if ahead else args.threads), ahead
 
 
 def build_pipeline(args, media):
@@ -105,7 +115,8 @@ def build_pipeline(args, media):
     if args.det_model:
         from tasks.deploy.detector_predictor import DetectorPredictor
         from tasks.deploy.joint import DetectorBoxes
-        detector = DetectorPredictor(check_export(args.det_model, "detector"), backend=backend, threads=args.threads)
+        detector = DetectorPredictor(check_export(args.det_model, "detector"), backend=backend,
+                                     threads=detector_threads(args, media)[0])
         box_source = DetectorBoxes(detector, args.det_threshold)
         if args.det_interval > 1:
             box_source = DetectorInterval(box_source, args.det_interval)
@@ -133,7 +144,9 @@ def summary_line(args, media, pipeline, summary):
             notes.append(f"detector on {detector_boxes.detected_frames} of {summary['frames']} frames "
                          f"(--det-interval {args.det_interval})")
             detector_boxes = detector_boxes.source
-        runtimes = f"detector {detector_boxes.detector.backend}, keypoints {runtimes}"
+        threads, ahead = detector_threads(args, media)
+        where = f" a frame ahead on {threads} thread{'s' if threads > 1 else ''}" if ahead else ""
+        runtimes = f"detector {detector_boxes.detector.backend}{where}, keypoints {runtimes}"
     return (f"tinypose-infer: {summary['frames']} {kind}, {summary['persons']} persons ({runtimes}, "
             f"{args.threads} threads); wrote {summary['drawn']} and {summary['results']}"
             + "".join(f"; {n}" for n in notes))
@@ -146,7 +159,7 @@ def main(argv=None):
         pipeline = build_pipeline(args, media)
         summary = run(pipeline, media, args.out, score_thr=args.score_thr,
                       draw_boxes=args.boxes is not None or args.det_model is not None,
-                      background_io=not args.sequential)
+                      background_io=not args.sequential, boxes_ahead=detector_threads(args, media)[1])
     except (ModelDirError, MediaError, BoxesFileError) as exc:
         raise SystemExit(f"tinypose-infer: error: {exc}") from exc
     print(pipeline.times.report(summary["frames"]))

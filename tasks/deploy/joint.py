@@ -4,7 +4,8 @@ Per frame: decode -> person boxes (a ``BoxSource``: the detector, a boxes file, 
 image) -> crops of every person kept (box score >= ``box_thr``) -> TinyPose on all of them in
 one batch (or chunks of ``keypoint_batch_size``) -> DARK decoding back to image pixels ->
 optional temporal smoothing (video) -> drawing. ``run`` decodes and draws in background
-threads beside the networks unless told not to. Each stage is timed (``StageTimes``), and the
+threads beside the networks unless told not to, and can run the boxes of the next frame in a
+thread of their own as well. Each stage is timed (``StageTimes``), and the
 summary is printed in the shape of PaddleDetection's ``det_keypoint_unite_infer`` timer.
 
 Output (``run``): the drawn images (same names) or the drawn video (same fps and frame count),
@@ -105,11 +106,24 @@ class JointPipeline:
 
     def __call__(self, frame):
         """-> (boxes [N, 5] x, y, w, h, score; keypoints [N, K, 3]; track ids [N] or None)."""
+        return self.keypoints_in(frame, self.boxes(frame))
+
+    @property
+    def boxes_can_run_ahead(self):
+        """Whether ``boxes`` of a frame may run before the frames ahead of it are done: not when
+        the box source follows the persons of the frame before (``DetectorInterval``)."""
+        return self._follow is None
+
+    def boxes(self, frame):
+        """The "detector" stage: the boxes [N, 5] of ``frame`` scoring at least ``box_thr``."""
         with self.times.stage("detector"):
             boxes = np.asarray(self.box_source(frame), np.float32).reshape(-1, 5)
             kept = boxes[:, 4] >= self.box_thr
             self.boxes_below_thr += int((~kept).sum())
-            boxes = boxes[kept]
+            return boxes[kept]
+
+    def keypoints_in(self, frame, boxes):
+        """The stages after the detector for ``frame`` and its ``boxes`` (``__call__``'s result)."""
         if len(boxes) == 0:
             keypoints = np.zeros((0, self.keypoints.num_joints, 3), np.float32)
             if self._follow is not None:
@@ -170,7 +184,14 @@ def _timed_frames(media, times):
         yield frame
 
 
-def run(pipeline, media, out_dir, *, score_thr=0.3, draw_boxes=True, progress=None, background_io=True):
+def _with_boxes(frames, pipeline):
+    """(frame, its boxes from ``pipeline.boxes``) for each of ``frames``."""
+    for frame in frames:
+        yield frame, pipeline.boxes(frame)
+
+
+def run(pipeline, media, out_dir, *, score_thr=0.3, draw_boxes=True, progress=None, background_io=True,
+        boxes_ahead=False):
     """``pipeline`` (a ``JointPipeline``) on every frame of ``media``
     (``tasks.deploy.media.open_input``); writes the drawn frames and ``keypoints.json`` into
     ``out_dir``. Returns a summary dict (frames, persons, boxes_below_thr, failed, paths, times).
@@ -178,7 +199,14 @@ def run(pipeline, media, out_dir, *, score_thr=0.3, draw_boxes=True, progress=No
     With ``background_io`` the next frame is decoded and the last one drawn and written in
     background threads while the networks run (``tasks.deploy.background``; frames are written
     in their order): more frames per second, but the stages share the cores, so each stage's
-    time grows. Without it, one stage runs at a time."""
+    time grows. Without it, one stage runs at a time. With ``boxes_ahead`` the detector stage
+    runs in a thread of its own, one frame ahead of the keypoint stages: the detector of frame
+    n + 1 beside TinyPose of frame n (give the detector one thread less: the two share the
+    cores). The results are the same; a pipeline whose box source follows the frame before
+    (``JointPipeline.boxes_can_run_ahead``) cannot."""
+    if boxes_ahead and not pipeline.boxes_can_run_ahead:
+        raise ValueError("run: boxes_ahead with a box source that follows the persons of the frame before "
+                         f"({type(pipeline.box_source).__name__}): each frame's boxes need the one before done")
     out_dir = Path(out_dir)
     drawn = video_output_path(media.path, out_dir) if media.is_video else out_dir
     if media.is_video and drawn.resolve() == media.path.resolve():
@@ -205,8 +233,9 @@ def run(pipeline, media, out_dir, *, score_thr=0.3, draw_boxes=True, progress=No
             draw = drawer.submit if background_io else draw_and_write
             decoded = _timed_frames(media, times)
             try:
-                for frame in read_ahead(decoded) if background_io else decoded:
-                    boxes, keypoints, track_ids = pipeline(frame)
+                with_boxes = _with_boxes(read_ahead(decoded) if background_io else decoded, pipeline)
+                for frame, boxes in read_ahead(with_boxes, depth=1) if boxes_ahead else with_boxes:
+                    boxes, keypoints, track_ids = pipeline.keypoints_in(frame, boxes)
                     records += person_records(frame, coco_image_id(frame, pipeline.box_source), boxes, keypoints,
                                               track_ids)
                     draw(frame, boxes, keypoints)
