@@ -67,7 +67,9 @@ def build_parser():
                         help="persons per TinyPose run; 0 (default): all persons of a frame in one batch")
     parser.add_argument("--smooth", action="store_true",
                         help="video: track persons (IoU) and smooth their keypoints (One-Euro filter)")
-    parser.add_argument("--threads", type=int, default=2, help="CPU threads of each runtime (default: %(default)s)")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="CPU threads of each runtime (default: %(default)s; the detector one fewer when it runs "
+                             "a frame ahead, see --sequential)")
     parser.add_argument("--score-thr", type=float, default=0.3,
                         help="keypoints drawn from this score (default: %(default)s)")
     parser.add_argument("--sequential", action="store_true",
