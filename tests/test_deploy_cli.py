@@ -63,7 +63,7 @@ def test_one_image_whole_image_box(model_dir, inputs, tmp_path, capsys):
     _check_person(records[0], [0, 0, 200, 90])
     assert cv2.imread(str(tmp_path / "000000000042.jpg")).shape == (90, 200, 3)
     summary = capsys.readouterr().out
-    assert "1 images, 1 persons (onnxruntime, 2 threads)" in summary
+    assert "1 image, 1 person (onnxruntime, 2 threads)" in summary
     assert "img_num: 1" in summary and "keypoint_time(ms): " in summary  # PaddleDetection's timer block
 
 
@@ -84,7 +84,7 @@ def test_folder_with_annotation_boxes(model_dir, inputs, tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir()) == ["000000000042.jpg", "a.png", "keypoints.json"]
     summary = capsys.readouterr().out
     assert "2 images, 2 persons" in summary
-    assert "1 non-image files" in summary and f"1 images not named in {boxes}" in summary
+    assert "1 non-image file in" in summary and f"1 image not named in {boxes}" in summary
 
 
 def test_video_whole_frame(model_dir, inputs, tmp_path):
@@ -115,7 +115,7 @@ def test_video_with_detector_results(model_dir, inputs, tmp_path, capsys):
     assert records[1]["box_score"] == pytest.approx(0.7)
     assert (tmp_path / "out" / "clip.avi").stat().st_size > 0
     summary = capsys.readouterr().out
-    assert "5 frames, 2 persons" in summary and "1 boxes under --det-threshold 0.5 skipped" in summary
+    assert "5 frames, 2 persons" in summary and "1 box under --det-threshold 0.5 skipped" in summary
 
 
 def test_missing_inputs_name_the_file_and_the_fix(model_dir, inputs, tmp_path):

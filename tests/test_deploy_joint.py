@@ -78,13 +78,13 @@ def test_video_frames_in_frames_out_with_boxes_on_the_figure(detector_dir, tinyp
     printed = capsys.readouterr().out
     assert f"img_num: {FRAMES}" in printed and "det_time(ms)" not in printed and "detector_time(ms): " in printed
     assert (f"{FRAMES} frames, {FRAMES} persons (detector onnxruntime a frame ahead on 1 thread, keypoints "
-            "onnxruntime, 1 threads)") in printed
+            "onnxruntime, 1 thread)") in printed
     # one stage at a time, the detector included: the same results
     sequential = tmp_path / "sequential"
     assert main(["--det-model", str(detector_dir), "--model", str(tinypose_export), "--video", str(sample["video"]),
                  "--out", str(sequential), "--smooth", "--threads", "1", "--sequential"]) == 0
     assert (sequential / "keypoints.json").read_text() == (out / "keypoints.json").read_text()
-    assert "(detector onnxruntime, keypoints onnxruntime, 1 threads)" in capsys.readouterr().out
+    assert "(detector onnxruntime, keypoints onnxruntime, 1 thread)" in capsys.readouterr().out
 
 
 def test_folder_runs_past_a_broken_image(detector_dir, tinypose_export, sample, tmp_path, capsys):
@@ -100,7 +100,7 @@ def test_folder_runs_past_a_broken_image(detector_dir, tinypose_export, sample, 
     assert sorted(p.name for p in out.iterdir()) == ["keypoints.json", "walk_00.png", "walk_20.png", "walk_35.png"]
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert "3 images, 3 persons" in last and f"broken.jpg not read: cannot read image {sample['images']}" in last
-    assert "1 non-image files" in last
+    assert "1 non-image file in" in last
     # one stage at a time: the same results and drawings as with decoding and drawing in threads
     sequential = tmp_path / "sequential"
     assert main(["--det-model", str(detector_dir), "--model", str(tinypose_export), "--image-dir",

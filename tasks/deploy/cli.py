@@ -130,15 +130,22 @@ def build_pipeline(args, media):
                          keypoint_batch_size=args.keypoint_batch_size, smoother=smoother)
 
 
+def _count(number, noun, plural=None):
+    """"1 person", "2 persons"."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
+
+
 def summary_line(args, media, pipeline, summary):
-    kind = "frames" if media.is_video else "images"
+    noun = "frame" if media.is_video else "image"
     notes = [f"{path.name} not read: {reason}" for path, reason in summary["failed"]]
     if media.skipped:
-        notes.append(f"{len(media.skipped)} non-image files in {media.path} not read")
+        notes.append(f"{_count(len(media.skipped), 'non-image file')} in {media.path} not read")
     if summary["boxes_below_thr"]:
-        notes.append(f"{summary['boxes_below_thr']} boxes under --det-threshold {args.det_threshold} skipped")
+        notes.append(f"{_count(summary['boxes_below_thr'], 'box', 'boxes')} under --det-threshold "
+                     f"{args.det_threshold} skipped")
     if args.boxes and pipeline.box_source.matched < summary["frames"]:
-        notes.append(f"{summary['frames'] - pipeline.box_source.matched} {kind} not named in {args.boxes} (no person)")
+        notes.append(f"{_count(summary['frames'] - pipeline.box_source.matched, noun)} not named in {args.boxes} "
+                     "(no person)")
     runtimes = pipeline.keypoints.backend
     if args.det_model:
         detector_boxes = pipeline.box_source
@@ -147,10 +154,10 @@ def summary_line(args, media, pipeline, summary):
                          f"(--det-interval {args.det_interval})")
             detector_boxes = detector_boxes.source
         threads, ahead = detector_threads(args, media)
-        where = f" a frame ahead on {threads} thread{'s' if threads > 1 else ''}" if ahead else ""
+        where = f" a frame ahead on {_count(threads, 'thread')}" if ahead else ""
         runtimes = f"detector {detector_boxes.detector.backend}{where}, keypoints {runtimes}"
-    return (f"tinypose-infer: {summary['frames']} {kind}, {summary['persons']} persons ({runtimes}, "
-            f"{args.threads} threads); wrote {summary['drawn']} and {summary['results']}"
+    return (f"tinypose-infer: {_count(summary['frames'], noun)}, {_count(summary['persons'], 'person')} "
+            f"({runtimes}, {_count(args.threads, 'thread')}); wrote {summary['drawn']} and {summary['results']}"
             + "".join(f"; {n}" for n in notes))
 
 
