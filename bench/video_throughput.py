@@ -70,7 +70,8 @@ def main():
     with tempfile.TemporaryDirectory(prefix="video-bench-") as tmp:
         tmp = Path(tmp)
         det_dir, kpt_dir = export_models(tmp / "models")
-        detectors = {ahead: DetectorPredictor(det_dir, backend="onnxruntime", threads=THREADS - 1 if ahead else THREADS)
+        detectors = {ahead: DetectorPredictor(det_dir, backend="onnxruntime",
+                                              threads=THREADS - 1 if ahead else THREADS)
                      for ahead in (False, True)}
         keypoints = KeypointPredictor(kpt_dir, backend="onnxruntime", threads=THREADS)
         videos = {name: write_video(tmp / f"{name}.mp4", size, args.frames) for name, size in SIZES.items()}

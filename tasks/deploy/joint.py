@@ -110,8 +110,8 @@ class JointPipeline:
 
     @property
     def boxes_can_run_ahead(self):
-        """Whether ``boxes`` of a frame may run before the frames ahead of it are done: not when
-        the box source follows the persons of the frame before (``DetectorInterval``)."""
+        """Whether ``boxes`` of a frame may run while the frame before is still in the keypoint
+        stages: not when the box source follows that frame's persons (``DetectorInterval``)."""
         return self._follow is None
 
     def boxes(self, frame):
