@@ -197,6 +197,14 @@ def test_boxes_a_frame_ahead_in_their_own_thread_give_the_same_results(tinypose_
     with pytest.raises(ValueError, match="follows the persons of the frame before"):
         run(following, camera, tmp_path / "following", boxes_ahead=True)
 
+    def failing_on_frame_3(frame):
+        if frame.index == 3:
+            raise RuntimeError("detector failed on frame 3")
+        return boxes_of(frame)
+
+    with pytest.raises(RuntimeError, match="detector failed on frame 3"):  # raised here, nothing hangs
+        run(JointPipeline(predictor, failing_on_frame_3), camera, tmp_path / "failing", boxes_ahead=True)
+
 
 @pytest.mark.slow
 def test_console_script_as_a_user_runs_it(detector_dir, tinypose_export, sample, tmp_path):
