@@ -49,7 +49,8 @@ def median_ms(run, image, iters=60, warmup=10):
     return float(np.median(times))
 
 
-def median_or_none(values):
+def median_or_missing(values):
+    """The median of ``values`` to 2 decimals, or -1 (missing) when there are none."""
     return round(float(np.median(values)), 2) if values else -1
 
 
@@ -79,11 +80,11 @@ def main():
                   f"1 thread {ms[1]:.2f} ms", flush=True)
     near = [row for row in rows if row[0] < NEAR_NS]
     far = [row for row in rows if row[0] >= NEAR_NS]
-    print(f"samples={len(rows)} near={len(near)} round_trip_near_ns={median_or_none([r[0] for r in near])} "
-          f"round_trip_far_ns={median_or_none([r[0] for r in far])} "
-          f"detector_2_threads_near_ms={median_or_none([r[1] for r in near])} "
-          f"detector_2_threads_far_ms={median_or_none([r[1] for r in far])} "
-          f"detector_1_thread_ms={median_or_none([r[2] for r in rows])}")
+    print(f"samples={len(rows)} near={len(near)} round_trip_near_ns={median_or_missing([r[0] for r in near])} "
+          f"round_trip_far_ns={median_or_missing([r[0] for r in far])} "
+          f"detector_2_threads_near_ms={median_or_missing([r[1] for r in near])} "
+          f"detector_2_threads_far_ms={median_or_missing([r[1] for r in far])} "
+          f"detector_1_thread_ms={median_or_missing([r[2] for r in rows])}")
 
 
 if __name__ == "__main__":

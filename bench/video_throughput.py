@@ -46,7 +46,7 @@ def write_video(path, size, frames):
     return path
 
 
-def person_boxes(size, persons):
+def fixed_boxes(size, persons):
     """[persons, 5] boxes (x, y, w, h, score): one tall box in the middle, or ``persons`` side by side."""
     w, h = size
     if persons == 1:
@@ -78,7 +78,7 @@ def main():
         fps = {(name, mode): [] for name in CASES for mode in MODES}
         for round_index in range(args.rounds):
             for name, (video_name, persons) in CASES.items():
-                video, boxes = videos[video_name], person_boxes(SIZES[video_name], persons)
+                video, boxes = videos[video_name], fixed_boxes(SIZES[video_name], persons)
                 for mode, options in MODES.items():
                     detector = detectors[options.get("boxes_ahead", False)]
 
