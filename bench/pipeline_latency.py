@@ -217,7 +217,8 @@ def main():
     decode = decode_ms(50)
     fastest = min(results, key=lambda r: results[r]["one_person"]["median"] + results[r]["six_persons"]["median"])
     report = {"threads": THREADS, "frame": list(FRAME_SIZE), "detector_candidates": args.candidates,
-              "jpeg_decode_ms": round(decode, 2), "runtimes": results, "rounds": rounds, "fastest": fastest, "loadavg_1min_after": os.getloadavg()[0]}
+              "jpeg_decode_ms": round(decode, 2), "runtimes": results, "rounds": rounds, "fastest": fastest,
+              "loadavg_1min_after": os.getloadavg()[0]}
     out = REPO / "bench" / "out" / "pipeline_latency.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
