@@ -41,8 +41,8 @@ FRAME_SIZE = (640, 480)
 RUNTIMES = ("onnxruntime", "paddle", "lite")
 PERSONS = {"one_person": 1, "six_persons": 6}
 # anchors of the bench frame the detector scores at least 0.5 (--candidates): ten per person of
-# the six-person case, and for one person at least ten times what the demo's trained detector
-# leaves on a one-person image (0-4)
+# the six-person case, and for one person fifteen times the most the demo's trained detector
+# leaves on a sample image of 1-3 persons (0-4)
 CANDIDATES = 60
 
 
