@@ -9,16 +9,15 @@ depend on their values; NMS's does, so the detector's class bias is set to leave
 frame already decoded (decoding a JPEG of that size is timed apart and listed). One frame =
 detector (resize, normalize, network, NMS) + crops + TinyPose on every person in one batch +
 DARK decoding, for 1 and 6 fixed person boxes (synthetic weights give arbitrary detections,
-so the persons are given). Each runtime
-(onnxruntime, paddle.inference with oneDNN, Paddle-Lite x86 through its persistent worker)
-runs in a fresh process, the same two exports for all. Median [p10-p90] of ``--iters``
-frames, and the mean time per frame of each of the joint command's stages (its
-``StageTimes``: "detector" is resize + network + NMS). With ``--rounds N`` the runtimes are
-measured N times in turn (on a shared machine the speed drifts over minutes, and turns give
-each runtime the same drift) and each figure is the median of the N rounds' medians.
-Writes bench/out/pipeline_latency.json; the last line is ``one_person_ms=...
-six_persons_ms=... paddle_one_person_ms=... paddle_six_persons_ms=...`` with the fastest
-runtime first.
+so the persons are given). Each runtime (onnxruntime, paddle.inference with oneDNN,
+Paddle-Lite x86 through its persistent worker) runs in a fresh process, the same two exports
+for all. Median [p10-p90] of ``--iters`` frames, and the mean time per frame of each of the
+joint command's stages (its ``StageTimes``: "detector" is resize + network + NMS). With
+``--rounds N`` the runtimes are measured N times in turn (on a shared machine the speed
+drifts over minutes, and turns give each runtime the same drift) and each figure is the
+median of the N rounds' medians. Writes bench/out/pipeline_latency.json; the last line is
+``one_person_ms=... six_persons_ms=... paddle_one_person_ms=... paddle_six_persons_ms=...``
+with the fastest runtime first.
 """
 import argparse
 import json
