@@ -14,9 +14,9 @@ $(VENV)/.installed: setup.cfg pyproject.toml constraints.txt
 	$(VENV)/bin/pip install -q -c constraints.txt -e '.[test,onnx]'
 	touch $@
 
+# Skipped with a note, and retried on the next `make setup`, where no Python 3.10 is found.
 $(LITE_VENV)/.installed: constraints-lite.txt tools/make_lite_env.sh
 	bash tools/make_lite_env.sh $(LITE_VENV)
-	touch $@
 
 demo: setup
 	LUIGI_CONFIG_PATH=configs/demo.cfg $(VENV)/bin/python -m pipeline.demo

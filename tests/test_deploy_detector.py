@@ -6,11 +6,11 @@ import paddle
 import pytest
 import yaml
 
+from deploy_helpers import lite_python_or_skip
 from tasks.deploy.detector_graph import DetectorWithNMS
 from tasks.deploy.export import ExportError, export_inference_model
 from tasks.deploy.lite import (LiteError, build_lite_model, check_lite, compare_outputs, convert_lite,
                                estimate_fp16_detector_cost)
-from tasks.deploy.lite_env import find_lite_python
 from tasks.deploy.onnx import check_onnx, export_onnx
 from tasks.deploy.runtimes import OnnxRunner, PaddleInferenceRunner
 from tasks.deploy.synthetic import synthetic_model
@@ -121,7 +121,7 @@ def test_onnx_of_the_export_without_nms(exports, images, tmp_path, config):
 
 
 def test_lite_x86_runs_the_nms_export_and_the_arm_files_hold_it(model, config, exports, images, tmp_path):
-    lite_python = find_lite_python()
+    lite_python = lite_python_or_skip()
     folder = exports[True][0]
     fp32 = build_lite_model(folder, tmp_path / "det_fp32", "fp32", [images, SCALE_FACTOR], lite_python=lite_python)
     assert fp32["x86_fp32_check"]["ok"] and fp32["x86_fp32_check"]["max_abs_diff"] <= 1e-4
@@ -146,7 +146,7 @@ def test_fp16_cost_counts_confident_anchors_and_enforces_its_limits(model, image
 
 
 def test_lite_x86_runs_the_export_without_nms(config, exports, images, tmp_path):
-    lite_python = find_lite_python()
+    lite_python = lite_python_or_skip()
     folder = exports[False][0]
     nb = convert_lite(folder, tmp_path / "plain_x86", target="x86", lite_python=lite_python)
     result = check_lite(folder, nb, [images], lite_python=lite_python, score_floor=config["nms"]["score_threshold"])

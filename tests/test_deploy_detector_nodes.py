@@ -6,6 +6,7 @@ import json
 import pytest
 import yaml
 
+from deploy_helpers import lite_python_or_skip
 from pipeline.tasks import ExportInferenceModel, ExportLiteModels, ExportOnnx
 from pipeline_helpers import build, pipeline_root
 from tasks.deploy.infer_cfg import read_detector_export
@@ -18,6 +19,7 @@ pytestmark = pytest.mark.slow
 def built(sample_models):
     """ExportLiteModels of the shared sample models (the demo's detector and a one-epoch
     TinyPose) and the ONNX node of each."""
+    lite_python_or_skip()
     detector, keypoint = sample_models["detector"], sample_models["keypoint"]
     with pipeline_root(sample_models["root"], sample_models["datasets"]):
         lite = ExportLiteModels(configs=[keypoint, detector])

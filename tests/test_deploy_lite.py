@@ -1,13 +1,13 @@
 """Paddle-Lite: real paddle_lite_opt, a real x86 run compared with paddle.inference, .nb integrity.
 
 Needs the Lite environment (``make setup`` / ``bash tools/make_lite_env.sh``); the
-tests that run Paddle-Lite skip, saying so, when it is absent. The missing-env error
-itself is always tested.
+tests that run Paddle-Lite skip, saying so, when it is absent (fail under CI). The
+missing-env error itself is always tested.
 """
 import pytest
 import yaml
 
-from deploy_helpers import fixed_inputs, seeded_tinypose
+from deploy_helpers import fixed_inputs, lite_python_or_skip, seeded_tinypose
 from tasks.common.fingerprint import file_record
 from tasks.deploy.deploy_readme import render_deploy_readme
 from tasks.deploy.lite import (LiteError, build_lite_model, check_lite, convert_lite, estimate_fp16_cost,
@@ -15,16 +15,9 @@ from tasks.deploy.lite import (LiteError, build_lite_model, check_lite, convert_
 from tasks.deploy.lite_env import LiteEnvMissing, find_lite_python
 
 
-def _lite_python_or_skip():
-    try:
-        return find_lite_python()
-    except LiteEnvMissing as exc:
-        pytest.skip(f"Paddle-Lite environment absent ({exc})")
-
-
 @pytest.fixture(scope="module")
 def lite_python():
-    return _lite_python_or_skip()
+    return lite_python_or_skip()
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,9 @@
 # Create the Paddle-Lite toolchain environment: Python 3.10 + paddlelite 2.13rc0 + numpy<2.
 # Usage: bash tools/make_lite_env.sh [DEST]   (DEST defaults to <repo>/.venv-lite)
 # The Python 3.10 interpreter comes from $TINYPOSE_LITE_PYTHON_BIN, else pyenv, else python3.10 on PATH.
+# Without one it creates nothing, says how to add it and exits 0: the main environment does not
+# need it, only the Lite nodes do. DEST/.installed marks a finished environment (make reruns this
+# script until it exists).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -11,6 +14,7 @@ check='import sys, numpy, paddlelite.lite; assert sys.version_info[:2] == (3, 10
 
 if [[ -x "$dest/bin/python" && -x "$dest/bin/paddle_lite_opt" ]] && "$dest/bin/python" -c "$check" 2>/dev/null; then
     echo "Paddle-Lite environment already present: $dest/bin/python"
+    touch "$dest/.installed"
     exit 0
 fi
 
@@ -33,9 +37,10 @@ find_python310() {
 }
 
 if ! python_bin="$(find_python310)"; then
-    echo "error: no Python 3.10 found for the Paddle-Lite environment (paddlelite has wheels only up to 3.10)." >&2
-    echo "Install one (e.g. 'pyenv install 3.10.13') or set TINYPOSE_LITE_PYTHON_BIN=/path/to/python3.10." >&2
-    exit 1
+    echo "note: Paddle-Lite environment skipped: no Python 3.10 found (paddlelite's wheels stop at 3.10);" \
+         "everything but the Lite nodes works. To add it: install Python 3.10 (e.g. 'pyenv install 3.10')" \
+         "or set TINYPOSE_LITE_PYTHON_BIN=/path/to/python3.10, then run 'make setup' again." >&2
+    exit 0
 fi
 if ! [[ -x "$python_bin" ]] && ! command -v "$python_bin" >/dev/null 2>&1; then
     echo "error: $python_bin (TINYPOSE_LITE_PYTHON_BIN) is not an executable Python 3.10." >&2
@@ -53,4 +58,5 @@ echo "creating $dest with $python_bin"
 "$dest/bin/python" -m pip install --quiet -c "$constraints" paddlelite "numpy<2"
 "$dest/bin/python" -c 'import numpy, paddlelite.lite as lite; print("paddlelite OK, numpy", numpy.__version__)'
 test -x "$dest/bin/paddle_lite_opt" || { echo "error: $dest/bin/paddle_lite_opt missing after install" >&2; exit 1; }
+touch "$dest/.installed"
 echo "Paddle-Lite environment ready: $dest/bin/python"

@@ -11,9 +11,10 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENV_VAR = "TINYPOSE_LITE_PYTHON"
 DEFAULT_LITE_PYTHON = REPO_ROOT / ".venv-lite" / "bin" / "python"
-HOW_TO_CREATE = (f"create it with `make setup` or `bash tools/make_lite_env.sh` (from {REPO_ROOT}), "
-                 f"or point {ENV_VAR} at the python of an existing environment with "
-                 "paddlelite==2.13rc0 and numpy<2 (Python 3.10)")
+HOW_TO_CREATE = ("it needs a Python 3.10 (paddlelite's wheels stop at 3.10): install one (`pyenv install 3.10`, "
+                 "or set TINYPOSE_LITE_PYTHON_BIN=/path/to/python3.10), then run `make setup` or "
+                 f"`bash tools/make_lite_env.sh` (from {REPO_ROOT}); or point {ENV_VAR} at the python of an "
+                 "existing environment with paddlelite==2.13rc0 and numpy<2")
 
 
 class LiteEnvMissing(RuntimeError):
