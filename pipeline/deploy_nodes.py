@@ -42,7 +42,8 @@ class ModelSourceMixin(ModelConfigMixin):
         return self.model_config()["architecture"] in WITH_NMS
 
     def train_task(self):
-        return TRAIN_NODES[self.model_config()["architecture"]](config=self.config)
+        train_node = TRAIN_NODES[self.model_config()["architecture"]]
+        return train_node(config=self.config, set=self.training_overrides(train_node))
 
     def export_name(self) -> str:
         """The config's name, tagged with what else changes the exported network, so
@@ -65,8 +66,8 @@ class ModelSourceMixin(ModelConfigMixin):
         return params
 
     def export_task(self, without_nms=False):
-        return ExportInferenceModel(config=self.config, weights=self.weights, fuse_normalize=self.fuse_normalize,
-                                    without_nms=without_nms)
+        return ExportInferenceModel(config=self.config, set=self.set, weights=self.weights,
+                                    fuse_normalize=self.fuse_normalize, without_nms=without_nms)
 
     def check_requires(self) -> dict:
         return {"val_annotations": ExtractArchive(dataset="coco", archive="annotations_trainval2017"),

@@ -5,6 +5,7 @@ A model adds a pair of subclasses that name its default config, its work functio
 and what its evaluation reports (pipeline/keypoint_nodes.py, pipeline/detector_nodes.py).
 """
 import importlib
+import shlex
 
 import luigi
 
@@ -24,12 +25,30 @@ def work_function(reference: str):
 
 class ModelConfigMixin:
     config = luigi.Parameter(description="model YAML (configs/*.yml)")
+    set = luigi.Parameter(default="", description="config overrides: 'train.epochs=50 optimizer.base_lr=0.1' "
+                                                   "(values are YAML, checked by the config's schema)")
+
+    def overrides(self) -> list:
+        return shlex.split(self.set)
 
     def model_config(self) -> dict:
-        """The resolved config (`_base_` merged, validated): its content, not the file's
-        bytes, is the signature, so editing a base file re-runs the models built on it."""
+        """The resolved config (`_base_` merged, `set` applied, validated): its content, not the
+        file's bytes, is the signature, so editing a base file re-runs the models built on it.
+        Overrides tag its name (``<name>__set-<hash>``, unless they set `name`), so an
+        overridden model never writes over the config's own."""
         from tasks.models import load_model_config
-        return load_model_config(resolve(self.config))
+        overrides = self.overrides()
+        config = load_model_config(resolve(self.config), overrides)
+        if overrides and not any(o.partition("=")[0].strip() == "name" for o in overrides):
+            config["name"] += f"__set-{digest(overrides)[:8]}"
+        return config
+
+    def training_overrides(self, train_node) -> str:
+        """`set` without the overrides of the sections that do not change `train_node`'s weights:
+        what this node passes to the training it requires, so an evaluation-only change
+        does not retrain."""
+        return shlex.join(o for o in self.overrides()
+                          if o.partition("=")[0].split(".")[0].strip() not in train_node.evaluation_sections)
 
     def model_dir(self):
         """models/<config name>, tagged when an upstream node runs a non-default variant."""
@@ -93,7 +112,7 @@ class EvaluateModel(ModelConfigMixin, CachedTask):
     reported_metrics = ()         # metrics kept in the manifest and logged
 
     def requires(self):
-        return {"model": self.train_node(config=self.config),
+        return {"model": self.train_node(config=self.config, set=self.training_overrides(self.train_node)),
                 "annotations": extract_task(COCO_ANNOTATIONS),
                 "images": extract_task(COCO_VAL_IMAGES)}
 

@@ -21,14 +21,14 @@ def _picodet(config):
     return build_model(config)
 
 
-def _load_tinypose(path):
+def _load_tinypose(path, overrides=()):
     from tasks.keypoint.config import load_config
-    return load_config(path)
+    return load_config(path, overrides)
 
 
-def _load_picodet(path):
+def _load_picodet(path, overrides=()):
     from tasks.detection.config import load_config
-    return load_config(path)
+    return load_config(path, overrides)
 
 
 # config `architecture` -> builder(config) -> paddle.nn.Layer
@@ -59,11 +59,12 @@ def build_model(config):
     return BUILDERS[architecture(config)](config)
 
 
-def load_model_config(path) -> dict:
+def load_model_config(path, overrides=()) -> dict:
     """Any model config file: its ``architecture:`` (after ``_base_`` merging) picks the loader,
-    which validates it. ConfigError naming the file when the architecture is missing or unknown."""
+    which applies ``overrides`` (``key.sub=value`` strings) and validates it. ConfigError naming
+    the file when the architecture is missing or unknown."""
     name = read_config(path).get("architecture")
     if name not in LOADERS:
         raise ConfigError(f"{path}: architecture {name!r} is not one of {sorted(LOADERS)} "
                           "(set `architecture:` in the config)")
-    return LOADERS[name](path)
+    return LOADERS[name](path, overrides)

@@ -5,10 +5,13 @@ deep-merged over the base (mappings merge key by key; lists and scalars replace,
 child that changes a pipeline restates the whole list). The merged document is checked
 against a schema of schemas/ (tasks.common.schema) and then by the model's own rules
 (a function returning (key, message) pairs for what a schema cannot say).
+Overrides from a command line (`train.epochs=50`, `data.train_pipeline.1.prob=0.3`) apply
+to the merged document before it is checked, so they meet the same schema and rules.
 Each model's config module (tasks.keypoint.config, tasks.detection.config) binds its
 schema and rules to these functions.
 """
 import copy
+import re
 from pathlib import Path
 
 import yaml
@@ -68,10 +71,83 @@ def validate_config(cfg: dict, schema: str, rules=None, source="<config>") -> di
     return cfg
 
 
-def load_config(path, schema: str, rules=None) -> dict:
-    """Read a YAML config (resolving `_base_`), validate it and return the merged dict."""
+def load_config(path, schema: str, rules=None, overrides=()) -> dict:
+    """Read a YAML config (resolving `_base_`), apply `overrides` (``apply_overrides``),
+    validate it and return the merged dict."""
     path = Path(path).resolve()
-    return validate_config(read_config(path), schema, rules, source=path)
+    source = f"{path} with --set {' '.join(overrides)}" if overrides else path
+    return validate_config(apply_overrides(read_config(path), overrides, path), schema, rules, source=source)
+
+
+def apply_overrides(cfg: dict, overrides, source="<config>") -> dict:
+    """`cfg` with each ``dotted.key=value`` of `overrides` set; returns a new dict.
+
+    The value is read as YAML (``0.1``, ``true``, ``[128, 160]``, ``null``); a key part that
+    is a number indexes a list (``data.train_pipeline.1.prob=0.3``). A missing mapping key is
+    created (the schema then says whether it is allowed). ConfigError naming `source` and the
+    override when it has no ``=``, its key runs through a value that is not a mapping or list,
+    or its list index is out of range.
+    """
+    cfg = copy.deepcopy(cfg)
+    for override in overrides:
+        key, sep, text = override.partition("=")
+        parts = key.strip().split(".")
+        if not sep or not all(parts):
+            raise ConfigError(f"{source}: override {override!r} is not of the form section.key=value")
+        try:
+            value = _override_value(text)
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{source}: override {override!r}: the value is not valid YAML ({err})") from err
+        parent = cfg
+        for depth, part in enumerate(parts[:-1]):
+            parent = _child(parent, part, create=True)
+            if parent is None:
+                raise _missing(source, override, parts[:depth + 1])
+        if _child(parent, parts[-1], create=False) is None and not isinstance(parent, dict):
+            raise _missing(source, override, parts)
+        parent[int(parts[-1]) if isinstance(parent, list) else parts[-1]] = value
+    return cfg
+
+
+def _child(parent, part: str, create: bool):
+    """`parent[part]` for a mapping (a missing key becomes {} when `create`) or a list (a numeric
+    `part` in range); None where there is no such place."""
+    if isinstance(parent, dict):
+        return parent.setdefault(part, {}) if create else parent.get(part)
+    if isinstance(parent, list) and part.isdigit() and int(part) < len(parent):
+        return parent[int(part)]
+    return None
+
+
+def _missing(source, override, parts) -> ConfigError:
+    return ConfigError(f"{source}: override {override!r}: {'.'.join(parts)} does not exist (what is above it "
+                       "is neither a mapping nor a list that long)")
+
+
+_EXPONENT_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
+def _override_value(text: str):
+    """An override's value as YAML reads it, except that ``1e-2`` is the number a user means
+    (YAML 1.1 reads an exponent without a dot as a string)."""
+    text = text.strip()
+    return float(text) if _EXPONENT_FLOAT.fullmatch(text) else yaml.safe_load(text)
+
+
+def add_overrides_argument(parser) -> None:
+    """The `--set KEY=VALUE ...` option of a command that loads a model config."""
+    parser.add_argument("--set", nargs="+", default=[], dest="overrides", metavar="KEY=VALUE",
+                        help="change config values, e.g. --set train.epochs=50 optimizer.base_lr=0.1 "
+                             "(values are YAML; checked by the config's schema)")
+
+
+def config_from_args(parser, load, args) -> dict:
+    """`load(args.config, args.overrides)`; a bad file or override ends the command with the
+    error's message (argparse's exit status 2), not a traceback."""
+    try:
+        return load(args.config, args.overrides)
+    except ConfigError as err:
+        parser.error(str(err))
 
 
 def dump_config(cfg: dict, path) -> Path:

@@ -39,6 +39,6 @@ def validate_config(cfg: dict, source="<config>") -> dict:
     return common.validate_config(cfg, SCHEMA, picodet_rules, source)
 
 
-def load_config(path) -> dict:
-    """Read a PicoDet YAML config (resolving `_base_`), validate it and return the merged dict."""
-    return common.load_config(path, SCHEMA, picodet_rules)
+def load_config(path, overrides=()) -> dict:
+    """Read a PicoDet YAML config (resolving `_base_`, applying `overrides`), validate it and return the merged dict."""
+    return common.load_config(path, SCHEMA, picodet_rules, overrides)

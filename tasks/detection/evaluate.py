@@ -31,6 +31,7 @@ from tqdm import tqdm
 from tasks.annotations.coco import PERSON_ID
 from tasks.common.atomic import atomic_path, write_json
 from tasks.common.cocometrics import evaluate_and_summarize
+from tasks.common.config import add_overrides_argument, config_from_args
 from tasks.common.weights import load_state
 from tasks.detection.builders import build_model
 from tasks.detection.config import load_config
@@ -172,8 +173,9 @@ def main(argv=None):
     parser.add_argument("--image-root", required=True, type=Path, help="folder file_name is relative to")
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--num-vis", type=int, default=8)
+    add_overrides_argument(parser)
     args = parser.parse_args(argv)
-    metrics = evaluate(load_config(args.config), args.weights, args.val_ann, args.image_root, args.out,
+    metrics = evaluate(config_from_args(parser, load_config, args), args.weights, args.val_ann, args.image_root, args.out,
                        num_vis=args.num_vis)
     print(metrics["summary"])
     print(" ".join(f"{name}={metrics[name]:.4f}" for name in STAT_NAMES))

@@ -15,6 +15,7 @@ from pathlib import Path
 import orjson
 import paddle.distributed as dist
 
+from tasks.common.config import add_overrides_argument, config_from_args
 from tasks.common.fingerprint import sha256_bytes, sha256_file
 from tasks.engine.loop import train
 
@@ -51,8 +52,9 @@ def run_cli(adapter_class, load_config, description: str, argv=None):
     parser.add_argument("--no-resume", action="store_true", help="discard this signature's checkpoints")
     parser.add_argument("--max-epochs", type=int, default=None)
     parser.add_argument("--no-progress", action="store_true")
+    add_overrides_argument(parser)
     args = parser.parse_args(argv)
-    summary = train_on_list(adapter_class, load_config(args.config), args.train_ann, args.image_root, args.out,
+    summary = train_on_list(adapter_class, config_from_args(parser, load_config, args), args.train_ann, args.image_root, args.out,
                             device=args.device, resume=not args.no_resume, max_epochs=args.max_epochs,
                             progress=not args.no_progress)
     if dist.get_rank() == 0:

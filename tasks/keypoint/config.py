@@ -40,6 +40,6 @@ def validate_config(cfg: dict, source="<config>") -> dict:
     return common.validate_config(cfg, SCHEMA, tinypose_rules, source)
 
 
-def load_config(path) -> dict:
-    """Read a TinyPose YAML config (resolving `_base_`), validate it and return the merged dict."""
-    return common.load_config(path, SCHEMA, tinypose_rules)
+def load_config(path, overrides=()) -> dict:
+    """Read a TinyPose YAML config (resolving `_base_`, applying `overrides`), validate it and return the merged dict."""
+    return common.load_config(path, SCHEMA, tinypose_rules, overrides)

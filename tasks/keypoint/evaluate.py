@@ -23,6 +23,7 @@ import paddle
 from tqdm import tqdm
 
 from tasks.common.atomic import atomic_path, write_json
+from tasks.common.config import add_overrides_argument, config_from_args
 from tasks.common.weights import load_state
 from tasks.common.draw import draw_pose
 from tasks.common.loader import build_loader
@@ -131,8 +132,9 @@ def main(argv=None):
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--no-flip-test", action="store_true")
     parser.add_argument("--num-vis", type=int, default=8)
+    add_overrides_argument(parser)
     args = parser.parse_args(argv)
-    metrics = evaluate(load_config(args.config), args.weights, args.val_ann, args.image_root, args.out,
+    metrics = evaluate(config_from_args(parser, load_config, args), args.weights, args.val_ann, args.image_root, args.out,
                        flip_test=False if args.no_flip_test else None, num_vis=args.num_vis)
     print(metrics["summary"])
     print(" ".join(f"{name}={metrics[name]:.4f}" for name in STAT_NAMES))
