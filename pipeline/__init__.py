@@ -3,11 +3,12 @@
 Importing this package makes `configs/luigi.cfg` the default Luigi configuration
 unless LUIGI_CONFIG_PATH names another file, as Luigi users expect.
 """
-import logging
 import os
 from pathlib import Path
 
 import luigi.configuration
+
+from tasks.common.logs import configure_logging
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = PROJECT_ROOT / "configs" / "luigi.cfg"
@@ -15,11 +16,6 @@ DEFAULT_CONFIG = PROJECT_ROOT / "configs" / "luigi.cfg"
 if not os.environ.get("LUIGI_CONFIG_PATH"):
     luigi.configuration.add_config_path(str(DEFAULT_CONFIG))
 
-# Node reports (progress, summaries) go to this logger; shown on stderr like Luigi's own.
-_log = logging.getLogger("pipeline")
-if not _log.handlers:
-    _handler = logging.StreamHandler()
-    _handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
-    _log.addHandler(_handler)
-    _log.setLevel(logging.INFO)
-    _log.propagate = False
+# Node reports (progress, summaries) go to the project's loggers, shown on stderr in Luigi's format at
+# the configured [core] log_level (each node re-applies it with the command line's --log-level).
+configure_logging(luigi.configuration.get_config().get("core", "log_level", "INFO"))

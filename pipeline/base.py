@@ -27,7 +27,7 @@ from pathlib import Path
 import luigi
 import orjson
 
-from pipeline.config import data_root
+from pipeline.config import configure_node_logging, data_root
 from tasks import __version__
 from tasks.common.atomic import (remove_path, remove_stale_tmp, replace_path, temporary_name,
                                  write_json)
@@ -153,6 +153,7 @@ class CachedTask(luigi.Task):
         return data_root() / ".locks" / f"{self.task_id}.lock"
 
     def run(self):
+        configure_node_logging()
         with exclusive_lock(self.lock_path(), on_wait=self._waiting):
             if self.complete():  # another process or worker ran it (also luigi issue 2644)
                 _log_run(self, "skipped: already complete")

@@ -4,6 +4,7 @@ from pathlib import Path
 import luigi
 
 from pipeline import PROJECT_ROOT
+from tasks.common.logs import configure_logging
 
 
 class pipeline(luigi.Config):  # noqa: N801 - the class name is the config section name
@@ -12,6 +13,13 @@ class pipeline(luigi.Config):  # noqa: N801 - the class name is the config secti
                                description="YAML with the dataset archives (URLs, md5, layouts)")
     lite_python = luigi.Parameter(default="", description="Python of the Paddle-Lite environment "
                                   "(default: $TINYPOSE_LITE_PYTHON or .venv-lite/bin/python)")
+    quiet = luigi.BoolParameter(default=False, description="warnings and errors only, no progress bars")
+
+
+def configure_node_logging() -> None:
+    """The project's loggers at Luigi's [core] log_level (or --log-level), or quiet."""
+    from luigi.interface import core
+    configure_logging(core().log_level, quiet=pipeline().quiet)
 
 
 def resolve(path) -> Path:

@@ -26,12 +26,12 @@ import numpy as np
 import paddle
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
-from tqdm import tqdm
 
 from tasks.annotations.coco import PERSON_ID
 from tasks.common.atomic import atomic_path, write_json
 from tasks.common.cocometrics import evaluate_and_summarize
 from tasks.common.config import add_overrides_argument, config_from_args
+from tasks.common.logs import progress_bar
 from tasks.common.weights import load_state
 from tasks.detection.builders import build_model
 from tasks.detection.config import load_config
@@ -53,7 +53,7 @@ def detect(config, model, loader, progress=True) -> dict:
     detections = {}
     model.eval()
     with paddle.no_grad():
-        for batch in tqdm(loader, desc="evaluate", unit="batch", disable=not progress):
+        for batch in progress_bar(loader, desc="evaluate", unit="batch", enabled=progress):
             scores, boxes = model(batch["image"])
             scale_y, scale_x = batch["scale_factor"].numpy().T
             boxes = boxes.numpy() / np.stack([scale_x, scale_y, scale_x, scale_y], axis=1)[:, None, :]

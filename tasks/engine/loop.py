@@ -9,6 +9,7 @@ import paddle.distributed as dist
 
 from tasks.common.atomic import atomic_path, write_json
 from tasks.common.config import dump_config
+from tasks.common.logs import progress_bar
 from tasks.engine.adapter import TrainAdapter
 from tasks.engine.checkpoints import CheckpointStore
 from tasks.engine.ema import ModelEMA
@@ -41,8 +42,6 @@ def train(adapter: TrainAdapter, config: dict, out_dir, *, signature: str, devic
 
 
 def _run(adapter, config, out_dir, signature, device, resume, max_epochs, progress, on_epoch) -> dict:
-    from tqdm import tqdm
-
     train_cfg = config["train"]
     device = pick_device(device)
     world_size, rank = start_processes(device)
@@ -87,8 +86,8 @@ def _run(adapter, config, out_dir, signature, device, resume, max_epochs, progre
         store.claim(clear=not resume)
         dump_config(config, out_dir / "config_used.yml")
         step_log = StepLog(out_dir / "train_log.csv", start_step=step)
-    bar = tqdm(total=epochs * steps_per_epoch, initial=min(step, epochs * steps_per_epoch), unit="step",
-               dynamic_ncols=True, disable=not (progress and is_writer), desc=config["name"])
+    bar = progress_bar(total=epochs * steps_per_epoch, initial=min(step, epochs * steps_per_epoch), unit="step",
+                       dynamic_ncols=True, enabled=progress and is_writer, desc=config["name"])
     started, samples_seen = time.perf_counter(), 0
     net.train()
     try:

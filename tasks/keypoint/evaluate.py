@@ -20,10 +20,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import paddle
-from tqdm import tqdm
 
 from tasks.common.atomic import atomic_path, write_json
 from tasks.common.config import add_overrides_argument, config_from_args
+from tasks.common.logs import progress_bar
 from tasks.common.weights import load_state
 from tasks.common.draw import draw_pose
 from tasks.common.loader import build_loader
@@ -50,7 +50,7 @@ def predict_gt_boxes(config, model, dataset, flip_test=True, progress=True) -> d
     out = defaultdict(list)
     model.eval()
     with paddle.no_grad():
-        for batch in tqdm(loader, desc="evaluate", unit="batch", disable=not progress):
+        for batch in progress_bar(loader, desc="evaluate", unit="batch", enabled=progress):
             images = batch["image"].numpy()
             if flip_test:
                 heatmaps = flip_average(forward, images, config["model"]["flip_pairs"], eval_cfg["shift_heatmap"])
