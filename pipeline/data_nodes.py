@@ -31,6 +31,12 @@ class DownloadArchive(CachedTask):
     def entry(self):
         return datasets_entry(self.dataset, self.archive)
 
+    def adopts(self, name, path):
+        """An archive a user copied to the download location is used, never rewritten,
+        when its md5 is the configured one."""
+        from tasks.datasets.checksum import file_md5
+        return path.is_file() and not path.is_symlink() and file_md5(path) == self.entry()["md5"]
+
     def signature_params(self):
         return {**super().signature_params(), "md5": self.entry()["md5"]}
 
@@ -53,6 +59,10 @@ class ExtractArchive(CachedTask):
     folder where the merged file names expect it (coco/train2017, aic/train...)."""
     dataset = luigi.Parameter()
     archive = luigi.Parameter()
+    foreign_output_advice = (
+        "If it holds your images, declare the folder in the datasets config instead of an archive "
+        "(`path: /the/folder`, see the README's \"Datasets already on disk\"), or move it away; "
+        "then run the node again.")
 
     def requires(self):
         return DownloadArchive(dataset=self.dataset, archive=self.archive)
