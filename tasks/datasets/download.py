@@ -22,6 +22,7 @@ from pathlib import Path
 import requests
 from tqdm import tqdm
 
+from tasks.common.diskspace import naming_path, require_free
 from tasks.datasets.checksum import PROGRESS_MIN_BYTES, file_md5, record_md5
 
 log = logging.getLogger(__name__)
@@ -78,8 +79,13 @@ class _Partial:
         self.size += len(block)
         bar.update(len(block))
 
+    def require_room_for(self, total):
+        """Stop before fetching when the folder cannot hold the rest of a `total`-byte file."""
+        if total is not None:
+            require_free(self.path.parent, total - self.size, f"downloading {self.dest.name}")
+
     def append_from(self, blocks, bar):
-        with open(self.path, "ab") as f:
+        with naming_path(self.path), open(self.path, "ab") as f:
             for block in blocks:
                 if block:
                     f.write(block)
@@ -215,6 +221,7 @@ def _http_once(url, part, *, timeout, chunk, progress):
             if r.status_code == 416:  # the .part already holds every byte
                 return
             expected = total - part.size if total is not None else None
+            part.require_room_for(total)
             before = part.size
             with _bar(part, total, progress) as bar:
                 part.append_from(r.iter_content(chunk), bar)
@@ -269,6 +276,7 @@ def _copy_once(url, part, *, timeout, chunk, progress):
     total = src.stat().st_size
     if part.size > total:
         raise _Restart(f"{src} is smaller than the .part")
+    part.require_room_for(total)
     with open(src, "rb") as f, _bar(part, total, progress) as bar:
         f.seek(part.size)
         part.append_from(iter(lambda: f.read(chunk), b""), bar)
