@@ -86,6 +86,11 @@ class CachedTask(luigi.Task):
         """Upstream names whose digests are part of this node's digest."""
         return ()
 
+    def source_fingerprint(self):
+        """The content fingerprint of what this node reads from outside the DAG (a dataset
+        folder used in place), or None; part of both its signature and its digest."""
+        return None
+
     def adopts(self, name: str, path: Path) -> bool:
         """True when what a user put at output `path` is used as it is, never rewritten
         (an archive with the right md5 at its download location)."""
@@ -130,8 +135,11 @@ class CachedTask(luigi.Task):
             inputs[name] = task.output_digest()
             if inputs[name] is None:
                 return None
-        return _as_json({"task": self.get_task_family(), "params": self.signature_params(),
-                         "inputs": inputs})
+        signature = {"task": self.get_task_family(), "params": self.signature_params(), "inputs": inputs}
+        source = self.source_fingerprint()
+        if source is not None:
+            signature["source"] = source
+        return _as_json(signature)
 
     def read_manifest(self):
         try:
@@ -172,7 +180,8 @@ class CachedTask(luigi.Task):
             described = {name: describe_output(path) for name, path in self.outputs().items()}
             outputs_digest = digest({
                 "outputs": {name: _content_id(described[name]) for name in self.digested_outputs()},
-                "carried": {name: signature["inputs"][name] for name in self.carried_inputs()}})
+                "carried": {name: signature["inputs"][name] for name in self.carried_inputs()},
+                **({"source": signature["source"]} if "source" in signature else {})})
             write_json(self.manifest_path(), {
                 "signature": signature, "outputs": described, "digest": outputs_digest,
                 "paths": {name: str(path) for name, path in self.outputs().items()},
