@@ -1,6 +1,7 @@
 """A full disk is reported with the path being written, the bytes needed and the bytes free:
 checked before an extraction or a download starts, and an ENOSPC while writing names the file."""
 import errno
+import os
 import shutil
 from collections import namedtuple
 from pathlib import Path
@@ -23,6 +24,14 @@ def sample_archive(sample_dir, dataset, archive):
 
 
 @pytest.fixture
+def copies_only(monkeypatch):
+    """Local archives copied, as from another file system (a hard link needs no space)."""
+    def cross_device(src, dst, **kwargs):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+    monkeypatch.setattr(os, "link", cross_device)
+
+
+@pytest.fixture
 def only_1000_bytes_free(monkeypatch):
     monkeypatch.setattr(shutil, "disk_usage", lambda path: Usage(10**9, 10**9 - 1000, 1000))
 
@@ -41,8 +50,8 @@ def test_extraction_checks_the_uncompressed_size_first(sample_dir, tmp_path, onl
 
 
 @pytest.mark.parametrize("dataset, archive", ARCHIVES)
-def test_download_checks_the_known_size_first(sample_dir, tmp_path, only_1000_bytes_free, dataset,
-                                              archive):
+def test_download_checks_the_known_size_first(sample_dir, tmp_path, only_1000_bytes_free, copies_only,
+                                              dataset, archive):
     source, md5 = sample_archive(sample_dir, dataset, archive)
     dest = tmp_path / "downloads" / source.name
     with pytest.raises(DiskFullError) as caught:
@@ -50,6 +59,13 @@ def test_download_checks_the_known_size_first(sample_dir, tmp_path, only_1000_by
     assert (f"not enough free space in {dest.parent} for downloading {source.name}: "
             f"{source.stat().st_size} bytes") in str(caught.value)
     assert not dest.exists()
+
+
+def test_a_hard_linked_local_archive_needs_no_free_space(sample_dir, tmp_path, only_1000_bytes_free):
+    source, md5 = sample_archive(sample_dir, "aic", "keypoint_train")
+    dest = tmp_path / "downloads" / source.name
+    download([source.as_uri()], dest, md5, progress=False)
+    assert dest.stat().st_ino == source.stat().st_ino
 
 
 def no_space_left(*args, **kwargs):
@@ -82,8 +98,8 @@ class FullFile:
 
 
 @pytest.mark.parametrize("dataset, archive", ARCHIVES)
-def test_enospc_while_downloading_names_the_part_file(sample_dir, tmp_path, monkeypatch, dataset,
-                                                      archive):
+def test_enospc_while_downloading_names_the_part_file(sample_dir, tmp_path, monkeypatch, copies_only,
+                                                      dataset, archive):
     source, md5 = sample_archive(sample_dir, dataset, archive)
     def open_part_full(path, mode="r"):   # the .part is opened for appending
         return FullFile(open(path, mode)) if mode == "ab" else open(path, mode)
