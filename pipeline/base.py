@@ -33,6 +33,7 @@ from tasks.common.atomic import (remove_path, remove_stale_tmp, replace_path, te
                                  write_json)
 from tasks.common.fingerprint import describe_output, sha256_bytes, still_matches
 from tasks.common.locks import exclusive_lock
+from tasks.common.ownership import ForeignOutputError, claim, foreign_outputs, record_kinds
 
 log = logging.getLogger("pipeline")
 
@@ -63,6 +64,8 @@ class CachedTask(luigi.Task):
 
     stage_outputs = True
     variant_params = ()   # parameters whose non-default values tag the output names
+    #: What the error says to do about an output path that holds something not written here.
+    foreign_output_advice = "Move it away (or delete it yourself), then run the node again."
 
     # --- what subclasses declare -------------------------------------------------
     def outputs(self) -> dict:
@@ -82,6 +85,16 @@ class CachedTask(luigi.Task):
     def carried_inputs(self) -> tuple:
         """Upstream names whose digests are part of this node's digest."""
         return ()
+
+    def source_fingerprint(self):
+        """The content fingerprint of what this node reads from outside the DAG (a dataset
+        folder used in place), or None; part of both its signature and its digest."""
+        return None
+
+    def adopts(self, name: str, path: Path) -> bool:
+        """True when what a user put at output `path` is used as it is, never rewritten
+        (an archive with the right md5 at its download location)."""
+        return False
 
     def signature_params(self) -> dict:
         return {name: value for name, value in self.param_kwargs.items()
@@ -122,8 +135,11 @@ class CachedTask(luigi.Task):
             inputs[name] = task.output_digest()
             if inputs[name] is None:
                 return None
-        return _as_json({"task": self.get_task_family(), "params": self.signature_params(),
-                         "inputs": inputs})
+        signature = {"task": self.get_task_family(), "params": self.signature_params(), "inputs": inputs}
+        source = self.source_fingerprint()
+        if source is not None:
+            signature["source"] = source
+        return _as_json(signature)
 
     def read_manifest(self):
         try:
@@ -165,7 +181,8 @@ class CachedTask(luigi.Task):
             described = {name: describe_output(path) for name, path in self.outputs().items()}
             outputs_digest = digest({
                 "outputs": {name: _content_id(described[name]) for name in self.digested_outputs()},
-                "carried": {name: signature["inputs"][name] for name in self.carried_inputs()}})
+                "carried": {name: signature["inputs"][name] for name in self.carried_inputs()},
+                **({"source": signature["source"]} if "source" in signature else {})})
             write_json(self.manifest_path(), {
                 "signature": signature, "outputs": described, "digest": outputs_digest,
                 "paths": {name: str(path) for name, path in self.outputs().items()},
@@ -174,8 +191,9 @@ class CachedTask(luigi.Task):
             _log_run(self, "done")
 
     def _build_outputs(self) -> dict:
-        self.manifest_path().unlink(missing_ok=True)
         final = {name: Path(p) for name, p in self.outputs().items()}
+        self._claim_outputs(final)
+        self.manifest_path().unlink(missing_ok=True)
         for path in final.values():
             path.parent.mkdir(parents=True, exist_ok=True)
             remove_stale_tmp(path)  # what a killed earlier run of this node left
@@ -191,7 +209,21 @@ class CachedTask(luigi.Task):
             if self.stage_outputs:
                 for tmp in out.values():
                     remove_path(tmp)
+        record_kinds(final.values(), self.manifest_path())
         return info
+
+    def _claim_outputs(self, final: dict):
+        """Stop before anything is replaced that this node did not write, then record the
+        output paths as this node's (before writing, so a killed run keeps the claim)."""
+        names = {path: name for name, path in final.items()}
+        foreign = [path for path in foreign_outputs(final.values(), self.manifest_path())
+                   if not self.adopts(names[path], path)]
+        if foreign:
+            raise ForeignOutputError(
+                f"{self.task_id} stops: this pipeline did not write what is at "
+                f"{', '.join(map(str, foreign))} (no manifest or ownership record of this node lists "
+                f"it); nothing was replaced or deleted. {self.foreign_output_advice}")
+        claim(final.values(), self.manifest_path())
 
     def _waiting(self):
         message = "waiting: another process is running this node"

@@ -10,6 +10,7 @@ MERGED_NAME = "aic_coco_train"   # PaddleDetection's aic_coco_train_cocoformat.j
 
 
 def datasets_entry(dataset: str, archive: str) -> dict:
+    """The completed datasets-config entry of one archive (or dataset folder on disk)."""
     from tasks.datasets.config import load_datasets_config
     config = load_datasets_config(datasets_file())
     try:
@@ -29,7 +30,17 @@ class DownloadArchive(CachedTask):
         return []
 
     def entry(self):
-        return datasets_entry(self.dataset, self.archive)
+        entry = datasets_entry(self.dataset, self.archive)
+        if "path" in entry:
+            raise ValueError(f"{datasets_file()}: {self.dataset}/{self.archive} is a folder on disk "
+                             f"({entry['path']}): there is no archive to download")
+        return entry
+
+    def adopts(self, name, path):
+        """An archive a user copied to the download location is used, never rewritten,
+        when its md5 is the configured one."""
+        from tasks.datasets.checksum import file_md5
+        return path.is_file() and not path.is_symlink() and file_md5(path) == self.entry()["md5"]
 
     def signature_params(self):
         return {**super().signature_params(), "md5": self.entry()["md5"]}
@@ -53,19 +64,34 @@ class ExtractArchive(CachedTask):
     folder where the merged file names expect it (coco/train2017, aic/train...)."""
     dataset = luigi.Parameter()
     archive = luigi.Parameter()
+    foreign_output_advice = (
+        "If it holds your images, declare the folder in the datasets config instead of an archive "
+        "(`path: /the/folder`, see the README's \"Datasets already on disk\"), or move it away; "
+        "then run the node again.")
 
     def requires(self):
-        return DownloadArchive(dataset=self.dataset, archive=self.archive)
+        return [] if self.on_disk() else DownloadArchive(dataset=self.dataset, archive=self.archive)
 
     def entry(self):
         return datasets_entry(self.dataset, self.archive)
 
+    def on_disk(self) -> bool:
+        """A dataset folder already on disk (`path:`): used in place, nothing extracted."""
+        return "path" in self.entry()
+
     def signature_params(self):
-        layout = {k: self.entry()[k] for k in ("images", "annotations", "files") if k in self.entry()}
+        keys = ("images", "annotations", "files", "path")
+        layout = {k: self.entry()[k] for k in keys if k in self.entry()}
         return {**super().signature_params(), "layout": layout}
 
+    def source_fingerprint(self):
+        if not self.on_disk():
+            return None
+        from tasks.datasets.on_disk import content_fingerprint
+        return content_fingerprint(self.located())
+
     def outputs(self):
-        out = {"folder": data_root() / "extracted" / self.dataset / self.archive}
+        out = {} if self.on_disk() else {"folder": data_root() / "extracted" / self.dataset / self.archive}
         link = IMAGE_LINKS.get((self.dataset, self.archive))
         if link:
             out["images"] = data_root() / link
@@ -74,17 +100,29 @@ class ExtractArchive(CachedTask):
     def manifest_path(self):
         return data_root() / "extracted" / self.dataset / f"{self.archive}.manifest.json"
 
+    def carried_inputs(self):
+        # The archive's content digest: a changed image of the same size changes the folder's
+        # file count and size in no way, but it changes the archive.
+        return () if self.on_disk() else ("input",)
+
     def build(self, out):
-        from tasks.datasets.locate import unpack_and_locate
+        from tasks.datasets.locate import link_folder, unpack_and_locate
+        if self.on_disk():
+            self.progress(f"using {self.dataset}/{self.archive} where it is: {self.entry()['path']}")
+            located = self.located()
+            if "images" in out:
+                link_folder(located["images"].resolve(), out["images"])
+            return {"path": self.entry()["path"]}
         self.progress(f"extracting {self.dataset}/{self.archive}")
         found = unpack_and_locate(self.input().task.outputs()["archive"], out["folder"], self.entry(),
                                   final_folder=self.outputs()["folder"], image_link=out.get("images"))
         return {"found": found}
 
     def located(self) -> dict:
-        """The entry's images/annotations/files paths in the extracted folder."""
+        """The entry's images/annotations/files paths in the extracted folder (or the folder on disk)."""
         from tasks.datasets.locate import locate_entry
-        return locate_entry(self.outputs()["folder"], self.entry())
+        folder = self.entry()["path"] if self.on_disk() else self.outputs()["folder"]
+        return locate_entry(folder, self.entry())
 
 
 def extract_task(archive: tuple) -> ExtractArchive:

@@ -1,5 +1,7 @@
 """download(): resume, Range-less servers, checksums, errors, retries, mirrors, local sources."""
+import errno
 import hashlib
+import logging
 import os
 import subprocess
 import sys
@@ -138,7 +140,7 @@ def test_present_archive_with_wrong_md5_is_replaced(server, tmp_path):
     assert dest.read_bytes() == DATA
 
 
-def test_file_url_and_plain_path_are_copied(tmp_path):
+def test_file_url_and_plain_path_are_hard_linked_not_copied(tmp_path):
     src = tmp_path / "src dir" / "archive.zip"
     src.parent.mkdir()
     src.write_bytes(DATA)
@@ -146,9 +148,38 @@ def test_file_url_and_plain_path_are_copied(tmp_path):
         dest = tmp_path / f"out{i}" / "archive.zip"
         download([url], dest, MD5, **FAST)
         assert dest.read_bytes() == DATA and not dest.is_symlink()
+        assert dest.stat().st_ino == src.stat().st_ino   # one copy on disk
+    assert sorted(p.name for p in src.parent.iterdir()) == ["archive.zip"]   # nothing written beside it
 
 
-def test_local_copy_resumes_a_part(tmp_path):
+def no_hard_links(monkeypatch):
+    def cross_device(src, dst, **kwargs):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+    monkeypatch.setattr(os, "link", cross_device)
+
+
+def test_local_archive_on_another_file_system_is_copied_and_logged(tmp_path, monkeypatch, caplog):
+    no_hard_links(monkeypatch)
+    src = tmp_path / "archive.zip"
+    src.write_bytes(DATA)
+    dest = tmp_path / "out" / "archive.zip"
+    with caplog.at_level(logging.WARNING):
+        download([str(src)], dest, MD5, **FAST)
+    assert dest.read_bytes() == DATA and dest.stat().st_ino != src.stat().st_ino
+    assert f"cannot hard-link {src} into {dest.parent} (Invalid cross-device link): copying" in caplog.text
+
+
+def test_local_archive_with_the_wrong_md5_is_not_linked(tmp_path):
+    src = tmp_path / "archive.zip"
+    src.write_bytes(DATA[::-1])
+    dest = tmp_path / "out" / "archive.zip"
+    with pytest.raises(ChecksumError, match=f"md5 mismatch for archive.zip at {src}"):
+        download([str(src)], dest, MD5, **FAST)
+    assert list(dest.parent.iterdir()) == [dest.with_name(".archive.zip.lock")]
+
+
+def test_local_copy_resumes_a_part(tmp_path, monkeypatch):
+    no_hard_links(monkeypatch)
     src = tmp_path / "archive.zip"
     src.write_bytes(DATA)
     dest = tmp_path / "out" / "archive.zip"

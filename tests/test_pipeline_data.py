@@ -1,6 +1,8 @@
 """The data DAG on the embedded sample, through the real Luigi scheduler."""
+import hashlib
 import json
 import shutil
+import zipfile
 
 import luigi
 import pytest
@@ -9,6 +11,7 @@ from pycocotools.coco import COCO
 
 from pipeline.base import runs_log_path
 from pipeline.tasks import BuildMergedAnnotations, ConvertAIChallenger, ExtractArchive
+from tasks.sample.archive import zip_bytes
 
 
 def build(*tasks):
@@ -125,3 +128,32 @@ def test_removed_image_link_makes_the_extract_node_incomplete(merged):
     assert not node.complete()
     build(BuildMergedAnnotations())
     assert (merged["root"] / "coco" / "train2017").is_symlink()
+
+
+def replace_one_image_keeping_its_size(archive, out):
+    """A copy of the zip `archive` at `out` whose first JPEG has one quantization value
+    changed: same entries, same sizes, a still decodable image, new bytes."""
+    with zipfile.ZipFile(archive) as zf:
+        members = {info.filename: zf.read(info) for info in zf.infolist() if not info.is_dir()}
+    name = sorted(n for n in members if n.endswith(".jpg"))[0]
+    data = bytearray(members[name])
+    at = data.index(b"\xff\xdb") + 5    # DQT marker, length (2), table id: the first value
+    data[at] = data[at] % 200 + 1
+    members[name] = bytes(data)
+    out.write_bytes(zip_bytes(members))
+    return hashlib.md5(out.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("dataset, archive", [("coco", "train2017"), ("aic", "keypoint_train")])
+def test_image_changed_inside_an_archive_with_the_same_size_reruns_the_merge(merged, tmp_path, dataset,
+                                                                              archive):
+    config = yaml.safe_load(merged["datasets"].read_text())
+    entry = config[dataset][archive]
+    changed = tmp_path / entry["url"].rsplit("/", 1)[1]
+    entry["md5"] = replace_one_image_keeping_its_size(entry["url"].removeprefix("file://"), changed)
+    entry["url"] = changed.as_uri()
+    merged["datasets"].write_text(yaml.safe_dump(config))
+    before = log_length()
+    build(BuildMergedAnnotations())
+    families = {task.split("_")[0] for task in ran(merged["root"], before)}
+    assert {"DownloadArchive", "ExtractArchive", "BuildMergedAnnotations"} <= families

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import orjson
 
+from tasks.common.diskspace import naming_path
+
 _TEMPORARY_PREFIX = re.compile(r"\.(?:tmp|old)-(\d+)-(?:[0-9a-f]{8}-)?")
 
 
@@ -93,7 +95,8 @@ def atomic_path(path):
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_name(path)
     try:
-        yield tmp
+        with naming_path(path):  # a full disk names the file, not just errno 28
+            yield tmp
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -111,7 +114,8 @@ def atomic_dir(path):
     tmp = temporary_name(path)
     tmp.mkdir()
     try:
-        yield tmp
+        with naming_path(path):
+            yield tmp
         replace_path(tmp, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

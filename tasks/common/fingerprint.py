@@ -1,4 +1,4 @@
-"""Content fingerprints used by the manifests."""
+"""Content fingerprints used by the manifests and of dataset folders used in place."""
 import hashlib
 import os
 from pathlib import Path
@@ -16,6 +16,34 @@ def sha256_file(path) -> str:
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def folder_fingerprint(folder) -> dict:
+    """A dataset folder used where it is (not written by the pipeline): its file count, total
+    size and the sha256 of the sorted list of every file's relative name, size and mtime_ns.
+
+    One stat per file and no reads, so a folder of 330k images is fingerprinted in seconds
+    (docs/data.md); any file added, removed, renamed, resized or rewritten (a new mtime, even
+    at the same size) changes it.
+    """
+    folder = Path(folder)
+    lines, size = [], 0
+    for relative, stat in _walk_files(folder, ""):
+        lines.append(f"{relative}\t{stat.st_size}\t{stat.st_mtime_ns}")
+        size += stat.st_size
+    lines.sort()
+    return {"files": len(lines), "size": size, "listing_sha256": sha256_bytes("\n".join(lines).encode())}
+
+
+def _walk_files(folder: Path, prefix: str):
+    """(relative name, stat) of every file below `folder`, following no links below it."""
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            relative = prefix + entry.name
+            if entry.is_dir(follow_symlinks=False):
+                yield from _walk_files(Path(entry.path), relative + "/")
+            elif entry.is_file():
+                yield relative, entry.stat()
 
 
 def file_record(path) -> dict:

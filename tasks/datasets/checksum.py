@@ -65,15 +65,22 @@ def file_md5(path, *, chunk: int = 1 << 20, progress: bool = True) -> str:
     if md5 is not None:
         return md5
     before = path.stat()
+    md5 = md5_of(path, chunk=chunk, progress=progress)
+    if _stamp(path.stat()) == _stamp(before):  # not rewritten while we read it
+        record_md5(path, md5)
+    return md5
+
+
+def md5_of(path, *, chunk: int = 1 << 20, progress: bool = True) -> str:
+    """Hex md5 of `path`, read in full (a tqdm bar for large files); nothing is cached."""
+    path = Path(path)
+    size = path.stat().st_size
     digest = hashlib.md5()
     with open(path, "rb") as f, tqdm(
-        total=before.st_size, unit="B", unit_scale=True, unit_divisor=1024,
-        desc=f"md5 {path.name}", disable=not progress or before.st_size < PROGRESS_MIN_BYTES,
+        total=size, unit="B", unit_scale=True, unit_divisor=1024,
+        desc=f"md5 {path.name}", disable=not progress or size < PROGRESS_MIN_BYTES,
     ) as bar:
         while block := f.read(chunk):
             digest.update(block)
             bar.update(len(block))
-    md5 = digest.hexdigest()
-    if _stamp(path.stat()) == _stamp(before):  # not rewritten while we read it
-        record_md5(path, md5)
-    return md5
+    return digest.hexdigest()

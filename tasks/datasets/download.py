@@ -6,8 +6,12 @@ killed process) resumes from the end of the `.part` with an HTTP Range request,
 and starts again from zero when the server ignores Range. The md5 is computed
 while the bytes arrive and checked before the `.part` is renamed onto `dest`,
 so `dest` only ever exists complete and verified. Sources may be http(s)://,
-file:// or a plain path to an archive already on disk (copied, not linked).
+file:// or a plain path to an archive already on disk. A local archive is
+hard-linked to `dest` (no second copy on disk, and the original is never opened
+for writing), read once for its md5; only where a hard link is impossible (another
+file system, a file system without them) is it copied, and the log says so.
 """
+import errno
 import contextlib
 import fcntl
 import hashlib
@@ -22,13 +26,17 @@ from pathlib import Path
 import requests
 from tqdm import tqdm
 
-from tasks.datasets.checksum import PROGRESS_MIN_BYTES, file_md5, record_md5
+from tasks.common.atomic import temporary_name
+from tasks.common.diskspace import naming_path, require_free
+from tasks.datasets.checksum import PROGRESS_MIN_BYTES, file_md5, md5_of, record_md5
 
 log = logging.getLogger(__name__)
 _MD5_RE = re.compile(r"^[0-9a-f]{32}$")
 _CONTENT_RANGE_RE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 #: HTTP answers worth retrying: the server or a proxy may recover.
 _RETRY_STATUS = {408, 425, 429, 500, 502, 503, 504}
+#: Why a hard link can fail where a copy still works.
+_NO_HARD_LINK = {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES}
 
 
 class DownloadError(RuntimeError):
@@ -78,8 +86,13 @@ class _Partial:
         self.size += len(block)
         bar.update(len(block))
 
+    def require_room_for(self, total):
+        """Stop before fetching when the folder cannot hold the rest of a `total`-byte file."""
+        if total is not None:
+            require_free(self.path.parent, total - self.size, f"downloading {self.dest.name}")
+
     def append_from(self, blocks, bar):
-        with open(self.path, "ab") as f:
+        with naming_path(self.path), open(self.path, "ab") as f:
             for block in blocks:
                 if block:
                     f.write(block)
@@ -122,12 +135,13 @@ def download(urls, dest, md5, *, timeout=30, retries=5, backoff=1.0, chunk=1 << 
         failures = []
         for url in urls:
             try:
-                _fetch_verified(url, part, md5, timeout=timeout, retries=retries,
-                                backoff=backoff, chunk=chunk, progress=progress)
+                if not _linked_verified(url, part, md5, progress):
+                    _fetch_verified(url, part, md5, timeout=timeout, retries=retries,
+                                    backoff=backoff, chunk=chunk, progress=progress)
+                    os.replace(part.path, dest)
             except DownloadError as err:
                 failures.append(err)
                 continue
-            os.replace(part.path, dest)
             record_md5(dest, md5)
             return dest
     if len(failures) == 1:
@@ -147,6 +161,34 @@ def _exclusive(dest: Path):
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _linked_verified(url, part, md5, progress) -> bool:
+    """Hard-link a local archive onto `part.dest` once its md5 is checked; False when `url` is
+    not local or cannot be hard-linked there (the caller copies it instead)."""
+    if "://" in url and urllib.parse.urlsplit(url).scheme.lower() != "file":
+        return False
+    src = _local_source(url)
+    if not src.is_file():
+        raise DownloadError(f"{url}: no such file {src} (fetching {part.dest})")
+    tmp = temporary_name(part.dest)
+    try:
+        os.link(src, tmp)
+    except OSError as err:
+        if err.errno not in _NO_HARD_LINK:
+            raise
+        log.warning("cannot hard-link %s into %s (%s): copying it instead, %d bytes",
+                    src, part.dest.parent, os.strerror(err.errno), src.stat().st_size)
+        return False
+    try:
+        got = md5_of(tmp, progress=progress)
+        if got != md5:
+            raise ChecksumError(f"md5 mismatch for {part.dest.name} at {src}: expected {md5}, got {got}")
+        os.replace(tmp, part.dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    part.reset()  # a .part of an earlier copy is not needed any more
+    return True
 
 
 def _fetch_verified(url, part, md5, *, timeout, retries, backoff, chunk, progress):
@@ -215,6 +257,7 @@ def _http_once(url, part, *, timeout, chunk, progress):
             if r.status_code == 416:  # the .part already holds every byte
                 return
             expected = total - part.size if total is not None else None
+            part.require_room_for(total)
             before = part.size
             with _bar(part, total, progress) as bar:
                 part.append_from(r.iter_content(chunk), bar)
@@ -269,6 +312,7 @@ def _copy_once(url, part, *, timeout, chunk, progress):
     total = src.stat().st_size
     if part.size > total:
         raise _Restart(f"{src} is smaller than the .part")
+    part.require_room_for(total)
     with open(src, "rb") as f, _bar(part, total, progress) as bar:
         f.seek(part.size)
         part.append_from(iter(lambda: f.read(chunk), b""), bar)

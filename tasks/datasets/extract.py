@@ -16,6 +16,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from tasks.common.atomic import atomic_dir
+from tasks.common.diskspace import naming_path, require_free
 
 
 class UnsafeArchiveError(ValueError):
@@ -69,9 +70,12 @@ def _unpack_zip(archive: Path, tmp: Path, progress: bool) -> None:
         members = zf.infolist()
         for info in members:  # all checked before anything is written
             _check_zip_member(archive, info)
+        require_free(tmp.parent, sum(info.file_size for info in members),
+                     f"extracting {archive.name} ({len(members)} entries)")
         for info in tqdm(members, desc=f"extract {archive.name}", unit="entry",
                          disable=not progress):
-            zf.extract(info, tmp)
+            with naming_path(tmp / info.filename):
+                zf.extract(info, tmp)
 
 
 def _check_tar_member(archive: Path, member: tarfile.TarInfo) -> None:
@@ -92,7 +96,10 @@ def _unpack_tar(archive: Path, tmp: Path, progress: bool) -> None:
                                                   disable=not progress) as bar:
         for member in tf:
             _check_tar_member(archive, member)
-            tf.extract(member, tmp, filter="data")
+            # The total would need a second read of a compressed tar: each entry is checked.
+            require_free(tmp.parent, member.size, f"extracting {member.name} from {archive.name}")
+            with naming_path(tmp / member.name):
+                tf.extract(member, tmp, filter="data")
             bar.update()
 
 

@@ -3,7 +3,8 @@
 Patterns come from the datasets config (`images`, `annotations`, `files`), are
 relative to the extracted folder and may contain `*`, `?`, `[...]` and `**`.
 Each must match exactly one path, so a moved or duplicated folder is an error
-that names the pattern and what was found instead of a silent wrong pick.
+that names the pattern and what was found instead of a silent wrong pick. The
+pattern `.` is the folder itself (a dataset folder on disk that holds the images).
 """
 import os
 from pathlib import Path, PurePosixPath
@@ -32,6 +33,8 @@ def locate(root, pattern: str, *, kind: str | None = None) -> Path:
                           f"and must not contain '..'")
     if not root.is_dir():
         raise LocateError(f"{root} is not a folder (looking for {pattern!r})")
+    if pattern == "." and kind != "file":
+        return root
     matches = sorted(p for p in root.glob(pattern)
                      if kind is None or (p.is_file() if kind == "file" else p.is_dir()))
     what = {"file": "file", "dir": "folder", None: "path"}[kind]
@@ -67,7 +70,12 @@ def _listing(names: list) -> str:
     return ", ".join(names[:_SHOWN]) + more
 
 
-__all__ = ["locate", "locate_entry", "LocateError"]
+def link_folder(target, link) -> None:
+    """A symbolic link at `link` to the folder `target` (kept relative when `target` is given so)."""
+    Path(link).symlink_to(target, target_is_directory=True)
+
+
+__all__ = ["locate", "locate_entry", "link_folder", "LocateError"]
 
 
 def unpack_and_locate(archive, folder, entry: dict, *, final_folder=None, image_link=None) -> dict:
@@ -84,7 +92,7 @@ def unpack_and_locate(archive, folder, entry: dict, *, final_folder=None, image_
     found = locate_entry(folder, entry)
     if image_link is not None:
         target = Path(final_folder or folder) / found["images"].relative_to(folder)
-        Path(image_link).symlink_to(os.path.relpath(target, Path(image_link).parent))
+        link_folder(os.path.relpath(target, Path(image_link).parent), image_link)
 
     def relative(path):
         return str(path.relative_to(folder))
