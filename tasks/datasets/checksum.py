@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 import orjson
-from tqdm import tqdm
+from tasks.common.logs import progress_bar
 
 from tasks.common.atomic import write_json
 
@@ -57,7 +57,7 @@ def record_md5(path, md5: str) -> None:
 def file_md5(path, *, chunk: int = 1 << 20, progress: bool = True) -> str:
     """Hex md5 of `path`, from the sidecar cache when the file is unchanged.
 
-    The first call reads the whole file (with a tqdm bar for large files) and
+    The first call reads the whole file (with a progress bar for large files) and
     writes the sidecar; later calls on the same size and mtime return at once.
     """
     path = Path(path)
@@ -72,13 +72,13 @@ def file_md5(path, *, chunk: int = 1 << 20, progress: bool = True) -> str:
 
 
 def md5_of(path, *, chunk: int = 1 << 20, progress: bool = True) -> str:
-    """Hex md5 of `path`, read in full (a tqdm bar for large files); nothing is cached."""
+    """Hex md5 of `path`, read in full (a progress bar for large files); nothing is cached."""
     path = Path(path)
     size = path.stat().st_size
     digest = hashlib.md5()
-    with open(path, "rb") as f, tqdm(
+    with open(path, "rb") as f, progress_bar(
         total=size, unit="B", unit_scale=True, unit_divisor=1024,
-        desc=f"md5 {path.name}", disable=not progress or size < PROGRESS_MIN_BYTES,
+        desc=f"md5 {path.name}", enabled=progress and size >= PROGRESS_MIN_BYTES,
     ) as bar:
         while block := f.read(chunk):
             digest.update(block)

@@ -11,8 +11,8 @@ hard-linked to `dest` (no second copy on disk, and the original is never opened
 for writing), read once for its md5; only where a hard link is impossible (another
 file system, a file system without them) is it copied, and the log says so.
 """
-import errno
 import contextlib
+import errno
 import fcntl
 import hashlib
 import logging
@@ -24,10 +24,10 @@ import urllib.request
 from pathlib import Path
 
 import requests
-from tqdm import tqdm
 
 from tasks.common.atomic import temporary_name
 from tasks.common.diskspace import naming_path, require_free
+from tasks.common.logs import progress_bar
 from tasks.datasets.checksum import PROGRESS_MIN_BYTES, file_md5, md5_of, record_md5
 
 log = logging.getLogger(__name__)
@@ -69,9 +69,9 @@ class _Partial:
         self.size = 0
         if self.path.exists():  # left by an earlier, interrupted run: hash what it holds
             size = self.path.stat().st_size
-            with open(self.path, "rb") as f, tqdm(
+            with open(self.path, "rb") as f, progress_bar(
                 total=size, unit="B", unit_scale=True, unit_divisor=1024,
-                desc=f"md5 {self.path.name}", disable=not progress or size < PROGRESS_MIN_BYTES,
+                desc=f"md5 {self.path.name}", enabled=progress and size >= PROGRESS_MIN_BYTES,
             ) as bar:
                 for block in iter(lambda: f.read(1 << 20), b""):
                     self._count(block, bar)
@@ -243,8 +243,8 @@ def _fetch(url, part, *, timeout, retries, backoff, chunk, progress):
 
 
 def _bar(part, total, progress):
-    return tqdm(total=total, initial=part.size, unit="B", unit_scale=True, unit_divisor=1024,
-                desc=part.dest.name, disable=not progress, miniters=1)
+    return progress_bar(total=total, initial=part.size, unit="B", unit_scale=True, unit_divisor=1024,
+                        desc=part.dest.name, enabled=progress, miniters=1)
 
 
 def _http_once(url, part, *, timeout, chunk, progress):

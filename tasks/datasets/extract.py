@@ -13,10 +13,10 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-from tqdm import tqdm
 
 from tasks.common.atomic import atomic_dir
 from tasks.common.diskspace import naming_path, require_free
+from tasks.common.logs import progress_bar
 
 
 class UnsafeArchiveError(ValueError):
@@ -72,8 +72,7 @@ def _unpack_zip(archive: Path, tmp: Path, progress: bool) -> None:
             _check_zip_member(archive, info)
         require_free(tmp.parent, sum(info.file_size for info in members),
                      f"extracting {archive.name} ({len(members)} entries)")
-        for info in tqdm(members, desc=f"extract {archive.name}", unit="entry",
-                         disable=not progress):
+        for info in progress_bar(members, desc=f"extract {archive.name}", unit="entry", enabled=progress):
             with naming_path(tmp / info.filename):
                 zf.extract(info, tmp)
 
@@ -92,8 +91,8 @@ def _check_tar_member(archive: Path, member: tarfile.TarInfo) -> None:
 def _unpack_tar(archive: Path, tmp: Path, progress: bool) -> None:
     # One pass: a compressed tar is only read once; each entry is checked
     # before it is written, and a refusal discards the whole temporary folder.
-    with tarfile.open(archive, "r:*") as tf, tqdm(desc=f"extract {archive.name}", unit="entry",
-                                                  disable=not progress) as bar:
+    with tarfile.open(archive, "r:*") as tf, progress_bar(desc=f"extract {archive.name}", unit="entry",
+                                                          enabled=progress) as bar:
         for member in tf:
             _check_tar_member(archive, member)
             # The total would need a second read of a compressed tar: each entry is checked.
