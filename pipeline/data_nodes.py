@@ -155,7 +155,7 @@ class ConvertAIChallenger(CachedTask):
                              image_prefix=IMAGE_LINKS[aic_archive(self.split)],
                              clip_boxes=self.clip_boxes, min_box_area=self.min_box_area,
                              report_json=out["report"])
-        return {k: v for k, v in report.items() if k != "rejections"}
+        return {k: v for k, v in report.items() if k not in ("rejections", "rejected_records")}
 
 
 class BuildMergedAnnotations(CachedTask):

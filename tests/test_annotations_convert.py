@@ -109,9 +109,9 @@ def test_bbox_clipping_and_area(tmp_path, box, clip, expected):
     assert ann["area"] == expected[2] * expected[3]
 
 
-def _nan_bytes():
+def _nan_bytes(token=b"NaN"):
     record = orjson.dumps(_record(humans={"human1": _kps({0: (1, 2, 1)})}))
-    return b"[" + record.replace(b"[1,2,1,", b"[NaN,2,1,") + b"]"
+    return b"[" + record.replace(b"[1,2,1,", b"[" + token + b",2,1,") + b"]"
 
 
 HUMAN_REASONS = [
@@ -120,6 +120,10 @@ HUMAN_REASONS = [
     ("box without human", dict(boxes={"human1": [0, 0, 1, 1], "human2": [0, 0, 1, 1]})),
     ("wrong box length", dict(boxes={"human1": [0, 0, 1]})),
     ("non-numeric or non-finite value", dict(boxes={"human1": [0, 0, "1", 2]})),
+    ("non-numeric or non-finite value", dict(boxes={"human1": [0, 0, True, 2]})),
+    ("non-numeric or non-finite value", dict(humans={"human1": _kps({0: (True, 20, 1)})})),
+    ("non-numeric or non-finite value", dict(humans={"human1": _kps({0: (10, False, 1)})})),
+    ("non-numeric or non-finite value", dict(humans={"human1": _kps({0: (10, 20, True)})})),
     ("invalid visibility", dict(humans={"human1": _kps({3: (1, 1, 0)})})),
     ("box x2 < x1 or y2 < y1", dict(boxes={"human1": [30, 6, 5, 40]})),
     ("box x2 < x1 or y2 < y1", dict(boxes={"human1": [5, 40, 30, 6]})),
@@ -141,9 +145,10 @@ def test_human_rejection_reasons(tmp_path, reason, fields):
     assert len(doc["annotations"]) == report["kept_humans"]
 
 
-def test_nan_is_rejected_not_fatal(tmp_path):
+@pytest.mark.parametrize("token", [b"NaN", b"Infinity", b"-Infinity"])
+def test_nan_is_rejected_not_fatal(tmp_path, token):
     good = "c" * 40
-    raw = _nan_bytes()[:-1] + b"," + orjson.dumps(_record(good)) + b"]"
+    raw = _nan_bytes(token)[:-1] + b"," + orjson.dumps(_record(good)) + b"]"
     doc, report = _convert(tmp_path, None, images=(SHA, good), raw_bytes=raw)
     assert report["rejections"] == [[SHA, "human1", "non-numeric or non-finite value"],
                                     [SHA, None, "no valid human"]]
@@ -161,8 +166,12 @@ def test_min_box_area(tmp_path):
 IMAGE_REASONS = [
     ("image file missing", lambda tmp: [_record("d" * 40)]),
     ("unreadable image", lambda tmp: [_record("e" * 40)]),
-    ("duplicate image_id", lambda tmp: [_record(), _record()]),
-    ("invalid image_id", lambda tmp: [_record("../etc")]),
+    ("invalid image_id", lambda tmp: [_record("has space")]),
+    ("invalid image_id", lambda tmp: [_record(7)]),
+    ("file_name with a '..' part", lambda tmp: [_record("../../../../outside/evil")]),
+    ("file_name is absolute", lambda tmp: [_record("/outside/evil")]),
+    ("file_name with a backslash or NUL", lambda tmp: [_record("..\\outside\\evil")]),
+    ("file_name with a backslash or NUL", lambda tmp: [_record("evil\0")]),
     ("record is not an object", lambda tmp: [[1, 2]]),
     ("keypoint_annotations missing or not an object",
      lambda tmp: [{"image_id": SHA, "human_annotations": {"human1": [0, 0, 1, 1]}}]),
@@ -194,16 +203,51 @@ def test_invariant_on_a_mixed_file(tmp_path):
         _record(ids[1], humans={"human1": _kps(), "human2": [1]},
                 boxes={"human1": [0, 0, 5, 5], "human2": [0, 0, 5, 5], "human3": [0, 0, 1, 1]}),
         _record(ids[2]),  # image missing
-        _record(ids[0]),  # duplicate
+        _record(ids[0]),  # duplicate: both records of ids[0] are rejected
         _record(ids[3], humans={"human1": _kps({0: (999, 1, 1)})}),
     ]
     doc, report = _convert(tmp_path, records, images=(ids[0], ids[1], ids[3]))
     assert report["input_humans"] == 1 + 3 + 1 + 1 + 1 == 7
-    assert report["kept_humans"] == 2 == len(doc["annotations"])
-    assert report["rejected_humans"] == 5
-    assert report["input_images"] == 5 and report["kept_images"] == 2
-    assert "input_humans 7 == kept 2 + rejected 5" == report["invariant"]
-    assert orjson.loads((tmp_path / "report.json").read_bytes())["rejected_humans"] == 5
+    assert report["kept_humans"] == 1 == len(doc["annotations"])
+    assert report["rejected_humans"] == 6
+    assert report["input_images"] == 5 and report["kept_images"] == 1
+    assert "input_humans 7 == kept 1 + rejected 6" == report["invariant"]
+    assert orjson.loads((tmp_path / "report.json").read_bytes())["rejected_humans"] == 6
+
+
+def test_duplicate_image_id_rejects_every_record_of_it(tmp_path):
+    good = "c" * 40
+    first = _record(boxes={"human1": [5, 6, 30, 40]})
+    second = _record(humans={"human1": _kps(), "human2": _kps()},
+                     boxes={"human1": [1, 2, 3, 4], "human2": [0, 0, 9, 9]})
+    doc, report = _convert(tmp_path, [first, _record(good), second], images=(SHA, good),
+                           image_prefix="aic/train")
+    assert [im["aic_id"] for im in doc["images"]] == [good]
+    assert report["rejected_images_by_reason"] == {"duplicate image_id": 2}
+    assert report["rejected_humans_by_reason"] == {"duplicate image_id": 3}
+    assert report["rejections"] == [[SHA, "human1", "duplicate image_id"]] + \
+        [[SHA, h, "duplicate image_id"] for h in ("human1", "human2")]
+    assert report["rejected_records"][1] == {
+        "reason": "duplicate image_id", "image_id": SHA, "file_name": f"aic/train/{SHA}.jpg",
+        "annotation_id": f"{SHA}/human1", "bbox": [1, 2, 2, 2],
+        "detail": f"image_id {SHA} is in several records"}
+    assert report["input_humans"] == report["kept_humans"] + report["rejected_humans"] == 4
+
+
+def test_rejection_records_carry_file_name_ids_and_box(tmp_path):
+    bad_box = _record(humans={"human1": _kps({0: (True, 20, 1)}), "human2": _kps()},
+                      boxes={"human1": [5, 6, 30, 40], "human2": [0, 0, float("inf"), 4]})
+    _, report = _convert(tmp_path, [bad_box, _record("../evil")], image_prefix="aic/train")
+    assert report["rejected_records"] == [
+        {"reason": "non-numeric or non-finite value", "image_id": SHA, "file_name": f"aic/train/{SHA}.jpg",
+         "annotation_id": f"{SHA}/human1", "bbox": [5, 6, 25, 34], "detail": None},
+        {"reason": "non-numeric or non-finite value", "image_id": SHA, "file_name": f"aic/train/{SHA}.jpg",
+         "annotation_id": f"{SHA}/human2", "bbox": None, "detail": None},
+        {"reason": "no valid human", "image_id": SHA, "file_name": f"aic/train/{SHA}.jpg",
+         "annotation_id": None, "bbox": None, "detail": None},
+        {"reason": "file_name with a '..' part", "image_id": "../evil", "file_name": "aic/train/../evil.jpg",
+         "annotation_id": "../evil/human1", "bbox": [5, 6, 25, 34], "detail": None}]
+    assert len(report["rejected_records"]) == len(report["rejections"])
 
 
 def test_input_must_be_a_list(tmp_path):

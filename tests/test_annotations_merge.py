@@ -146,6 +146,15 @@ COCO_REASONS = [
     ("wrong bbox length", "annotation", _set(0, "bbox", [1, 2, 3])),
     ("non-numeric or non-finite value", "annotation", _set(0, "bbox", [1, 2, "3", 4])),
     ("non-numeric or non-finite value", "annotation", _set(0, "area", None)),
+    ("non-numeric or non-finite value", "annotation", _set(0, "area", True)),
+    ("non-numeric or non-finite value", "annotation", _set(0, "bbox", [1, 2, True, 4])),
+    ("non-numeric or non-finite value", "annotation", _set_keypoints(_kps((3, True, 5, 2)))),
+    ("non-numeric or non-finite value", "annotation", _set_keypoints(_kps((3, 5, 5, True)))),
+    ("num_keypoints differs from the labeled keypoints", "annotation", _set(0, "num_keypoints", True)),
+    ("iscrowd not 0 or 1", "annotation", _set(0, "iscrowd", False)),
+    ("category is not person", "annotation", _set(0, "category_id", True)),
+    ("annotation id missing or not an integer", "annotation", _set(0, "id", True)),
+    ("image_id not among the kept images", "annotation", _set(0, "image_id", True)),
     ("invalid visibility", "annotation", _set(0, "keypoints", _kps((3, 5, 5, 3)))),
     ("num_keypoints differs from the labeled keypoints", "annotation", _set(0, "num_keypoints", 7)),
     ("negative bbox width/height", "annotation", _set(0, "bbox", [10, 10, -1, 5])),
@@ -159,9 +168,15 @@ COCO_REASONS = [
     ("annotation id missing or not an integer", "annotation", _set(0, "id", "300")),
     ("annotation record is not an object", "annotation", _append("annotations", [1])),
     ("duplicate annotation id", "annotation", _append("annotations", _ann(100, 10))),
-    ("duplicate image id", "image", _append("images", {"id": 10, "file_name": "x.jpg",
-                                                       "width": 5, "height": 5})),
     ("image width/height missing or not a positive integer", "image", _set(1, "width", 0, "images")),
+    ("image width/height missing or not a positive integer", "image", _set(1, "height", True, "images")),
+    ("image width/height missing or not a positive integer", "image", _set(1, "width", 100.0, "images")),
+    ("image id missing or not an integer", "image", _set(1, "id", True, "images")),
+    ("file_name with a '..' part", "image", _set(1, "file_name", "../../../../outside/evil.jpg", "images")),
+    ("file_name is absolute", "image", _set(1, "file_name", "/outside/evil.jpg", "images")),
+    ("file_name with a backslash or NUL", "image", _set(1, "file_name", "..\\outside\\evil.jpg", "images")),
+    ("file_name with a backslash or NUL", "image", _set(1, "file_name", "evil.jpg\0", "images")),
+    ("file_name outside its image folder", "image", _set(1, "file_name", ".", "images")),
     ("image file_name missing", "image", _drop(1, "file_name", "images")),
     ("image id missing or not an integer", "image", _set(1, "id", 10.0, "images")),
     ("image record is not an object", "image", _append("images", "x")),
@@ -182,6 +197,43 @@ def test_coco_rejection_reasons(tmp_path, reason, kind, mutate):
     assert len(merged["images"]) == coco["images_kept"] + 2
     assert len(merged["annotations"]) == coco["annotations_kept"] + 3
     jsonschema.validate(merged, load_schema("coco_keypoints"))
+
+
+def test_duplicate_image_id_rejects_every_image_of_it_and_their_annotations(tmp_path):
+    doc = coco_doc()  # image 10 (000000000010.jpg) carries annotation 100
+    doc["images"].append({"id": 10, "file_name": "other.jpg", "width": 100, "height": 120})
+    doc["annotations"].append(_ann(400, 10))
+    merged, report = _run(tmp_path, doc)
+    assert "coco/train2017/000000000010.jpg" not in [im["file_name"] for im in merged["images"]]
+    assert report["rejections_by_reason"] == {"coco image: duplicate image id": 2,
+                                              "coco annotation: image_id not among the kept images": 2}
+    detail = "image id 10 is carried by 000000000010.jpg, other.jpg"
+    assert [(r["kind"], r["original_id"], r["file_name"], r["detail"]) for r in report["rejected_records"]] == [
+        ("image", 10, "coco/train2017/000000000010.jpg", detail), ("image", 10, "coco/train2017/other.jpg", detail),
+        ("annotation", 100, None, "image 10 rejected: duplicate image id"),
+        ("annotation", 400, None, "image 10 rejected: duplicate image id")]
+    coco = report["sources"][0]
+    assert coco["images_in"] == 4 == coco["images_kept"] + coco["images_rejected"] == 2 + 2
+    assert coco["annotations_in"] == 5 == coco["annotations_kept"] + coco["annotations_rejected"] == 3 + 2
+
+
+def test_rejection_records_carry_file_name_ids_and_box(tmp_path):
+    doc = coco_doc()
+    doc["images"][1]["file_name"] = "../../../../outside/evil.jpg"  # image 10, annotation 100
+    doc["annotations"][0]["bbox"][2] = True  # annotation 300 on image 785
+    _, report = _run(tmp_path, doc)
+    assert report["rejected_records"] == [
+        {"source": "coco", "kind": "image", "original_id": 10, "reason": "file_name with a '..' part",
+         "image_id": 10, "file_name": "coco/train2017/../../../../outside/evil.jpg", "annotation_id": None,
+         "bbox": None, "detail": None},
+        {"source": "coco", "kind": "annotation", "original_id": 300, "reason": "non-numeric or non-finite value",
+         "image_id": 785, "file_name": "coco/train2017/000000000785.jpg", "annotation_id": 300, "bbox": None,
+         "detail": None},
+        {"source": "coco", "kind": "annotation", "original_id": 100, "reason": "image_id not among the kept images",
+         "image_id": 10, "file_name": "coco/train2017/../../../../outside/evil.jpg", "annotation_id": 100,
+         "bbox": [10.5, 12.0, 60.0, 80.0], "detail": "image 10 rejected: file_name with a '..' part"}]
+    assert report["rejections"] == [[r["source"], r["kind"], r["original_id"], r["reason"]]
+                                    for r in report["rejected_records"]]
 
 
 def test_annotations_of_a_rejected_image_are_rejected(tmp_path):

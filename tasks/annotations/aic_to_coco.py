@@ -5,19 +5,22 @@ dropped; COCO face points 0-4 stay (0, 0, 0); visibility 1->2, 2->1, 3->0 with
 x = y = 0 for 0; bbox [x1, y1, x2-x1, y2-y1] clipped to the image (``clip_boxes``);
 area = w*h; num_keypoints = count of v > 0; iscrowd 0.
 
-Rejections (kept as (image_id, human key or None, reason), counted by reason):
+Rejections (kept as (image_id, human key or None, reason), counted by reason, and
+as rejection records with the file name, annotation id and box: rejections.py):
 record level (all its humans rejected with the record's reason): record not an
-object, invalid image_id, keypoint_annotations/human_annotations not an object,
-duplicate image_id (the first record wins), image file missing, unreadable
-image, no humans. Human level: human without box, box without human, wrong
-keypoint length, wrong box length, non-numeric or non-finite value, invalid
-visibility, x2 < x1 or y2 < y1, keypoint outside image (a *labeled* point outside
-[0, width] x [0, height]: the record is rejected rather than clipped, because a
-moved joint is a wrong label), box outside image (nothing left after clipping),
-box area below ``min_box_area``. An image whose humans are all rejected is
-rejected too ("no valid human"); its humans are already counted. An image with
-some humans rejected keeps the others (the rejected person is then unlabeled in
-that image; the report lists it).
+object, invalid image_id, an image_id whose file name could lead outside the
+image folder (tasks.common.paths: absolute, a '..' part, a backslash or NUL),
+duplicate image_id (every record of an image_id that several records carry),
+keypoint_annotations/human_annotations not an object, image file missing,
+unreadable image, no humans. Human level: human without box, box without human,
+wrong keypoint length, wrong box length, non-numeric or non-finite value (a
+boolean, a string, NaN or an infinity), invalid visibility, x2 < x1 or y2 < y1,
+keypoint outside image (a *labeled* point outside [0, width] x [0, height]: the
+record is rejected rather than clipped, because a moved joint is a wrong label),
+box outside image (nothing left after clipping), box area below ``min_box_area``.
+An image whose humans are all rejected is rejected too ("no valid human"); its
+humans are already counted. An image with some humans rejected keeps the others
+(the rejected person is then unlabeled in that image; the report lists it).
 
 The file is checked against schemas/aic_keypoints.schema.json at the top level
 (see validate.py for why records are checked by the fast rules above). Image
@@ -39,7 +42,10 @@ from tqdm import tqdm
 from tasks.annotations.aic import AIC_TO_COCO, AIC_TO_COCO_VISIBILITY, NUM_AIC_JOINTS
 from tasks.annotations.coco import NUM_JOINTS, PERSON_ID, person_category
 from tasks.annotations.imagesize import image_size
-from tasks.annotations.validate import finite_sum, gc_paused, load_json, validate_document
+from tasks.annotations.rejections import coco_box, rejection_record
+from tasks.annotations.validate import (finite_sum, gc_paused, load_json, repeated_values,
+                                        validate_document)
+from tasks.common.paths import file_name_problem
 from tasks.datasets.layout import IMAGE_LINKS, aic_archive
 
 IMAGE_ID_PATTERN = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
@@ -90,7 +96,7 @@ def convert_human(kps, box, width, height, *, clip_boxes=True, min_box_area=0):
         return "wrong box length"
     if finite_sum(kps) is None or finite_sum(box) is None:
         return "non-numeric or non-finite value"
-    if any(v not in AIC_TO_COCO_VISIBILITY or type(v) is bool for v in kps[2::3]):
+    if any(v not in AIC_TO_COCO_VISIBILITY for v in kps[2::3]):
         return "invalid visibility"
     bbox = convert_box(box, width, height, clip_boxes)
     if isinstance(bbox, str):
@@ -105,22 +111,31 @@ def convert_human(kps, box, width, height, *, clip_boxes=True, min_box_area=0):
     return {"keypoints": coco, "num_keypoints": num, "bbox": bbox, "area": area}
 
 
-def _record_problem(record, seen):
-    """Record-level rejection reason, or None."""
+def _record_problem(record, duplicate_ids):
+    """Record-level rejection reason, or None. `duplicate_ids`: image ids of several records."""
     if type(record) is not dict:
         return "record is not an object"
     image_id = record.get("image_id")
-    if type(image_id) is not str or not IMAGE_ID_PATTERN.fullmatch(image_id):
+    if type(image_id) is not str:
         return "invalid image_id"
+    path_problem = file_name_problem(f"{image_id}.jpg")  # the image_id becomes a file name
+    if path_problem is not None:
+        return path_problem
+    if not IMAGE_ID_PATTERN.fullmatch(image_id):
+        return "invalid image_id"
+    if image_id in duplicate_ids:
+        return "duplicate image_id"
     if type(record.get("keypoint_annotations")) is not dict:
         return "keypoint_annotations missing or not an object"
     if type(record.get("human_annotations")) is not dict:
         return "human_annotations missing or not an object"
-    if image_id in seen:
-        return "duplicate image_id"
     if not record["keypoint_annotations"] and not record["human_annotations"]:
         return "no humans"
     return None
+
+
+def _image_id(record):
+    return record.get("image_id") if type(record) is dict else None
 
 
 def _human_keys(record):
@@ -131,24 +146,38 @@ def _human_keys(record):
     return sorted(keys, key=_human_order)
 
 
-class _Rejections:
-    """Rejected (image_id, human, reason) triples with per-reason counts."""
+def _raw_box(record, human):
+    """The human's box as COCO [x, y, w, h] as given (not clipped), for the report, or None."""
+    boxes = record.get("human_annotations") if type(record) is dict else None
+    box = coco_box(boxes.get(human)) if type(boxes) is dict and human is not None else None
+    return None if box is None else [box[0], box[1], box[2] - box[0], box[3] - box[1]]
 
-    def __init__(self):
-        self.items = []
+
+class _Rejections:
+    """Rejected (image_id, human, reason) triples with per-reason counts, and a
+    rejection record (tasks.annotations.rejections) for each."""
+
+    def __init__(self, prefix):
+        self.prefix = prefix
+        self.items, self.records = [], []
         self.humans = Counter()
         self.images = Counter()
 
-    def add(self, image_id, human, reason):
+    def add(self, record, human, reason, detail=None):
+        image_id = _image_id(record)
         self.items.append((image_id, human, reason))
-        self.humans[reason] += 1
+        if human is not None:
+            self.humans[reason] += 1
+        named = type(image_id) is str
+        self.records.append(rejection_record(
+            reason, image_id=image_id, file_name=f"{self.prefix}{image_id}.jpg" if named else None,
+            annotation_id=f"{image_id}/{human}" if named and human is not None else None,
+            bbox=_raw_box(record, human), detail=detail))
 
-    def image(self, image_id, humans, reason):
+    def image(self, record, humans, reason, detail=None):
         self.images[reason] += 1
-        if not humans:
-            self.items.append((image_id, None, reason))
-        for human in humans:
-            self.add(image_id, human, reason)
+        for human in humans or [None]:
+            self.add(record, human, reason, detail)
 
 
 def convert_aic(raw_json, images_dir, out_json, *, image_prefix=IMAGE_LINKS[aic_archive("train")],
@@ -171,16 +200,16 @@ def _convert(raw_json, images_dir, out_json, image_prefix, clip_boxes, min_box_a
     records = load_json(raw_json)
     validate_document(records, "aic_keypoints", raw_json)
     prefix = f"{image_prefix.rstrip('/')}/" if image_prefix else ""
-    images, annotations, rejected = [], [], _Rejections()
-    seen, input_humans = set(), 0
+    images, annotations, rejected = [], [], _Rejections(prefix)
+    duplicate_ids = repeated_values(image_id for image_id in map(_image_id, records) if type(image_id) is str)
+    input_humans = 0
     for record in tqdm(records, desc=f"convert {raw_json.name}", unit="img", disable=not progress,
                        mininterval=1.0):
         humans = _human_keys(record)
         input_humans += len(humans)
-        image_id = record.get("image_id") if isinstance(record, dict) else None
-        reason = _record_problem(record, seen)
+        image_id = _image_id(record)
+        reason = _record_problem(record, duplicate_ids)
         if reason is None:
-            seen.add(image_id)
             path = images_dir / f"{image_id}.jpg"
             try:
                 width, height = image_size(path)
@@ -189,7 +218,8 @@ def _convert(raw_json, images_dir, out_json, image_prefix, clip_boxes, min_box_a
             except (OSError, ValueError):
                 reason = "unreadable image"
         if reason is not None:
-            rejected.image(image_id, humans, reason)
+            detail = f"image_id {image_id} is in several records" if reason == "duplicate image_id" else None
+            rejected.image(record, humans, reason, detail)
             continue
         kept = []
         for human in humans:
@@ -197,11 +227,11 @@ def _convert(raw_json, images_dir, out_json, image_prefix, clip_boxes, min_box_a
                                    record["human_annotations"].get(human), width, height,
                                    clip_boxes=clip_boxes, min_box_area=min_box_area)
             if isinstance(result, str):
-                rejected.add(image_id, human, result)
+                rejected.add(record, human, result)
             else:
                 kept.append((human, result))
         if not kept:
-            rejected.image(image_id, [], "no valid human")
+            rejected.image(record, [], "no valid human")
             continue
         new_image_id = len(images) + 1
         images.append({"id": new_image_id, "file_name": f"{prefix}{image_id}.jpg",
@@ -228,6 +258,7 @@ def _convert(raw_json, images_dir, out_json, image_prefix, clip_boxes, min_box_a
         "rejected_humans_by_reason": dict(rejected.humans.most_common()),
         "rejected_images_by_reason": dict(rejected.images.most_common()),
         "rejections": [list(item) for item in rejected.items],
+        "rejected_records": rejected.records,
     }
     if report_json is not None:
         Path(report_json).write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))

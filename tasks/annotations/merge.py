@@ -11,21 +11,29 @@ lineage). Every person box is kept: crowd boxes (iscrowd 1) and persons without
 labeled keypoints included; images without persons are kept too.
 
 Bad records of any source are rejected with a reason (validate.check_image /
-check_annotation, plus duplicate ids; for duplicate image ids the first record
-wins). Per source and kind: input == kept + rejected, asserted and reported.
-An annotation whose image was rejected is rejected ("image_id not among the kept
-images").
+check_annotation, plus duplicate ids). Every image record of an image id that
+several records carry is rejected (which picture its annotations belong to
+cannot be told); for duplicate annotation ids the first record wins. A file_name
+that could lead outside its image folder (tasks.common.paths) is rejected, and
+so is a boolean, string, NaN or infinity where a number belongs. Per source and
+kind: input == kept + rejected, asserted and reported. An annotation whose image
+was rejected is rejected ("image_id not among the kept images", its detail says
+why the image was).
 
 Outputs: the merged COCO file, a lineage CSV ``new_id,kind,source,original_id``
 (kind image|annotation; original_id is the COCO id, or the AIC sha1 /
 "<sha1>/humanN"), and a JSON report with counts, the new id range of each
-source ([first, last], used by tasks.annotations.report) and the rejections.
+source ([first, last], used by tasks.annotations.report) and the rejections:
+``rejections`` as [source, kind, original_id, reason] and ``rejected_records``
+as dicts with the same four plus image_id, file_name (relative to the data
+root), annotation_id, bbox and detail (tasks.annotations.rejections).
 
 Speed and memory: orjson for parsing and writing, records are modified in place
 (no copies), checks are plain Python on list slices; the merged document is
 serialised in chunks so the whole output never exists as one bytes object; the
 cyclic garbage collector is paused during the merge (validate.gc_paused).
 """
+from collections import defaultdict
 from operator import itemgetter
 from pathlib import Path
 
@@ -33,6 +41,7 @@ import orjson
 from tqdm import tqdm
 
 from tasks.annotations.coco import person_category
+from tasks.annotations.rejections import rejection_record
 from tasks.annotations.validate import (check_annotation, check_image, gc_paused, load_json,
                                         validate_document)
 from tasks.datasets.layout import COCO_TRAIN_IMAGES, IMAGE_LINKS
@@ -46,6 +55,19 @@ def _original_id(record, index):
     return record.get("id", f"#{index}") if isinstance(record, dict) else f"#{index}"
 
 
+def _field(record, key):
+    return record.get(key) if type(record) is dict else None
+
+
+def _names_by_id(images):
+    """Original image id -> the file names of the image records that carry it."""
+    names = defaultdict(list)
+    for image in images:
+        if type(image) is dict and type(image.get("id")) is int:
+            names[image["id"]].append(image.get("file_name"))
+    return names
+
+
 class _Source:
     """One input file and what the merge kept from it."""
 
@@ -54,6 +76,9 @@ class _Source:
         self.images, self.annotations = [], []
         self.image_lineage, self.annotation_lineage = [], []
         self.stats = {"name": name, "file": Path(path).name}
+        # what the rejection records of annotations name: their image's file name and, when
+        # that image was rejected, why (original image id -> file names, -> reason)
+        self.image_names, self.image_rejected = {}, {}
 
     def load(self, rejections, progress):
         doc = load_json(self.path)
@@ -61,18 +86,42 @@ class _Source:
         sizes = self._take_images(doc["images"], rejections, progress)
         self._take_annotations(doc["annotations"], sizes, rejections, progress)
 
-    def _reject(self, rejections, kind, record, index, reason):
-        rejections.append([self.name, kind, _original_id(record, index), reason])
+    def _root_relative(self, file_name):
+        return f"{self.prefix.rstrip('/')}/{file_name}" if self.prefix and type(file_name) is str else file_name
+
+    def _reject(self, rejections, kind, record, index, reason, **fields):
+        rejections.append({"source": self.name, "kind": kind, "original_id": _original_id(record, index),
+                           **rejection_record(reason, **fields)})
+
+    def _reject_image(self, rejections, image, index, reason):
+        image_id = _field(image, "id")
+        detail = None
+        if reason == "duplicate image id":
+            detail = f"image id {image_id} is carried by {', '.join(map(str, self.image_names[image_id]))}"
+        self.image_rejected.setdefault(image_id, reason)
+        self._reject(rejections, "image", image, index, reason, image_id=image_id,
+                     file_name=self._root_relative(_field(image, "file_name")), detail=detail)
+
+    def _reject_annotation(self, rejections, ann, index, reason):
+        image_id = _field(ann, "image_id")
+        names = self.image_names.get(image_id, ()) if type(image_id) is int else ()
+        image_reason = self.image_rejected.get(image_id) if type(image_id) is int else None
+        self._reject(rejections, "annotation", ann, index, reason, image_id=image_id,
+                     file_name=self._root_relative(names[0]) if len(names) == 1 else None,
+                     annotation_id=_field(ann, "id"), bbox=_field(ann, "bbox"),
+                     detail=f"image {image_id} rejected: {image_reason}" if image_reason else None)
 
     def _take_images(self, images, rejections, progress):
+        self.image_names = _names_by_id(images)
+        duplicates = {iid for iid, names in self.image_names.items() if len(names) > 1}
         kept = {}
         for index, image in enumerate(tqdm(images, desc=f"{self.name} images", unit="img",
                                            disable=not progress, mininterval=1.0)):
-            reason = check_image(image, kept)
+            reason = check_image(image, duplicates)
             if reason is None:
                 kept[image["id"]] = image
             else:
-                self._reject(rejections, "image", image, index, reason)
+                self._reject_image(rejections, image, index, reason)
         self.images = sorted(kept.values(), key=itemgetter("id"))
         self.stats.update(images_in=len(images), images_kept=len(self.images),
                           images_rejected=len(images) - len(self.images))
@@ -89,8 +138,9 @@ class _Source:
             if reason is None:
                 kept[ann["id"]] = ann
             else:
-                self._reject(rejections, "annotation", ann, index, reason)
+                self._reject_annotation(rejections, ann, index, reason)
         self.annotations = sorted(kept.values(), key=itemgetter("id"))
+        self.image_names = self.image_rejected = None  # only the rejection records needed them
         self.stats.update(annotations_in=len(annotations),
                           annotations_kept=len(self.annotations),
                           annotations_rejected=len(annotations) - len(self.annotations))
@@ -201,8 +251,8 @@ def _merge(coco_json, aic_jsons, out_json, lineage_csv, report_json, coco_prefix
 
 def _report(sources, rejections, merged):
     by_reason = {}
-    for source, kind, _, reason in rejections:
-        key = f"{source} {kind}: {reason}"
+    for item in rejections:
+        key = f"{item['source']} {item['kind']}: {item['reason']}"
         by_reason[key] = by_reason.get(key, 0) + 1
     for src in sources:
         stats = src.stats
@@ -214,5 +264,7 @@ def _report(sources, rejections, merged):
         "sources": [src.stats for src in sources],
         "invariant": "per source and kind: input == kept + rejected",
         "rejections_by_reason": dict(sorted(by_reason.items(), key=lambda kv: -kv[1])),
-        "rejections": rejections,
+        "rejections": [[item["source"], item["kind"], item["original_id"], item["reason"]]
+                       for item in rejections],
+        "rejected_records": rejections,
     }

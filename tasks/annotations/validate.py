@@ -13,7 +13,8 @@ Strategy (jsonschema on a multi-hundred-MB file record by record takes minutes):
   :func:`check_annotation`, and the AIC rules in ``aic_to_coco``) that enforce
   everything the schemas say about a record and the cross-record rules a schema
   cannot express (known image id, keypoints inside the image, num_keypoints
-  consistent, no duplicate ids). The merge writes only records that passed these
+  consistent, no duplicate ids, file names confined to their image folder:
+  tasks.common.paths). The merge writes only records that passed these
   checks, so its output satisfies the schema; the sampled jsonschema pass on the
   output is a cheap guard against a rule and the schema drifting apart.
 """
@@ -21,11 +22,13 @@ import contextlib
 import gc
 import json
 import math
+from collections import Counter
 from pathlib import Path
 
 import orjson
 
 from tasks.annotations.coco import NUM_JOINTS, PERSON_ID
+from tasks.common.paths import file_name_problem
 from tasks.common.schema import check_schema
 
 RECORD_LISTS = ("images", "annotations")
@@ -90,30 +93,45 @@ def validate_document(obj, schema_name, path, sample=0):
     check_schema(shallow, schema_name, path)
 
 
+# The types a JSON number parses to. Not bool: isinstance(True, int) holds, but a JSON true is no
+# coordinate (and the schemas' "number" refuses it).
+NUMBER_TYPES = frozenset((int, float))
+
+
 def finite_sum(values):
-    """Sum of `values`, or None when one is not a number or the sum is not finite."""
+    """Sum of `values`, or None when `values` is not a list of ints and floats (booleans and
+    strings are not) or the sum is not finite (a NaN or an infinity among them)."""
     try:
+        if not NUMBER_TYPES.issuperset(map(type, values)):
+            return None
         total = sum(values)
         return total if math.isfinite(total) else None
     except (TypeError, OverflowError):
         return None
 
 
-def check_image(image, seen_ids):
-    """Reason why a COCO image record is bad, or None. `seen_ids`: ids already kept."""
+def repeated_values(values):
+    """The values that occur more than once in `values`."""
+    return {value for value, count in Counter(values).items() if count > 1}
+
+
+def check_image(image, duplicate_ids):
+    """Reason why a COCO image record is bad, or None. `duplicate_ids`: ids that more than one
+    image record of the file carries (every one of those records is rejected: which picture
+    the id's annotations belong to cannot be told)."""
     if type(image) is not dict:
         return "image record is not an object"
     iid, width, height = image.get("id"), image.get("width"), image.get("height")
     if type(iid) is not int:
         return "image id missing or not an integer"
-    if iid in seen_ids:
+    if iid in duplicate_ids:
         return "duplicate image id"
     if type(width) is not int or type(height) is not int or width <= 0 or height <= 0:
         return "image width/height missing or not a positive integer"
     file_name = image.get("file_name")
     if type(file_name) is not str or not file_name:
         return "image file_name missing"
-    return None
+    return file_name_problem(file_name)
 
 
 def check_annotation(ann, sizes):
@@ -141,10 +159,7 @@ def check_annotation(ann, sizes):
         return "wrong keypoint length"
     if type(box) is not list or len(box) != 4:
         return "wrong bbox length"
-    try:  # one sum per list: a non-number raises, a NaN/inf makes the total non-finite
-        if not math.isfinite(sum(kps) + sum(box) + area):
-            return "non-numeric or non-finite value"
-    except (TypeError, OverflowError):
+    if finite_sum(kps) is None or finite_sum(box) is None or finite_sum((area,)) is None:
         return "non-numeric or non-finite value"
     vis = kps[2::3]
     labeled = vis.count(1) + vis.count(2)

@@ -59,13 +59,17 @@ def model_inputs(config, val_ann, image_root, *, fuse_normalize=False, with_nms=
 
 def first_image_with_persons(val_ann, image_root):
     """Path of the first image (file order) of a COCO file with a non-crowd person box: the
-    picture a deploy bundle is shipped with. ValueError naming the file when there is none."""
+    picture a deploy bundle is shipped with. ValueError naming the file when there is none,
+    UnsafeImagePath when its file_name could lead outside ``image_root``."""
     import json
     from pathlib import Path
+
+    from tasks.common.paths import confined_image_path
 
     coco = json.loads(Path(val_ann).read_text())
     with_persons = {a["image_id"] for a in coco.get("annotations", []) if not a.get("iscrowd", 0)}
     for image in coco.get("images", []):
         if image["id"] in with_persons:
-            return Path(image_root) / image["file_name"]
+            return Path(confined_image_path(image_root, image["file_name"], ann_file=val_ann,
+                                            image_id=image["id"]))
     raise ValueError(f"{val_ann}: no image with a person")

@@ -22,6 +22,7 @@ import numpy as np
 
 from tasks.annotations.coco import PERSON_ID
 from tasks.common.atomic import write_json
+from tasks.common.paths import confined_image_path
 from tasks.deploy.boxes import Frame
 from tasks.deploy.media import read_image
 from tasks.keypoint.cocoeval import oks_eval, person_results
@@ -73,6 +74,8 @@ def evaluate_pipeline(det_dir, keypoint_dir, val_ann, image_root, out_dir, *, de
     wanted = {image_id for image_id, n in counts.items() if SUBSETS["multi"][0] <= n <= SUBSETS["multi"][1]}
     if not wanted:
         raise ValueError(f"{val_ann}: no image with 1 to {MAX_PERSONS} persons to evaluate on")
+    paths = {image["id"]: confined_image_path(image_root, image["file_name"], ann_file=val_ann, image_id=image["id"])
+             for image in coco["images"] if image["id"] in wanted}  # an unsafe name fails before any model loads
     keypoints = KeypointPredictor(keypoint_dir, backend=backend, threads=threads)
     detector = DetectorPredictor(det_dir, backend=backend, threads=threads)
     pipeline = JointPipeline(keypoints, DetectorBoxes(detector, det_threshold), box_thr=det_threshold)
@@ -80,7 +83,7 @@ def evaluate_pipeline(det_dir, keypoint_dir, val_ann, image_root, out_dir, *, de
     for image in coco["images"]:
         if image["id"] not in wanted:
             continue
-        frame = Frame(0, image["file_name"], read_image(Path(image_root) / image["file_name"]))
+        frame = Frame(0, image["file_name"], read_image(paths[image["id"]]))
         start = time.perf_counter()
         boxes, kpts, _ = pipeline(frame)
         seconds[image["id"]] = time.perf_counter() - start

@@ -61,7 +61,7 @@ def load_detection_records(ann_file, image_root):
                                   np.bincount(owner[mask], minlength=len(images)))
 
     records = PackedRecords(
-        image_file=image_files(images, image_root),
+        image_file=image_files(images, image_root, ann_file),
         image_id=image_ids, gt_bbox=per_image(gt), ignore_bbox=per_image(ignore))
     stats = dict(images=len(images),
                  images_without_persons=int(len(images) - np.unique(owner[gt]).size),

@@ -8,7 +8,6 @@ records serve training and ground-truth-box evaluation; every person that is
 left out is counted in ``dataset.stats``.
 """
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ import paddle
 
 from tasks.annotations.coco import PERSON_ID
 from tasks.annotations.validate import gc_paused
+from tasks.common.paths import confined_image_path
 from tasks.common.packed_records import Lookup, PackedRecords, Strings, field_column, fixed_rows, read_coco
 
 from .geometry import BOX_PADDING, PIXEL_STD, boxes_to_centers_scales, clip_boxes_xywh
@@ -24,10 +24,12 @@ from .geometry import BOX_PADDING, PIXEL_STD, boxes_to_centers_scales, clip_boxe
 log = logging.getLogger(__name__)
 
 
-def image_files(images, image_root):
-    """The images' paths under ``image_root`` as packed ``Strings``."""
-    root = str(Path(image_root))  # os.path.join: pathlib per image would cost seconds at 300k images
-    return Strings.from_list([os.path.join(root, img["file_name"]) for img in images])
+def image_files(images, image_root, ann_file):
+    """The images' paths under ``image_root`` as packed ``Strings``; UnsafeImagePath naming
+    ``ann_file`` and the image when a ``file_name`` could lead outside ``image_root``."""
+    root = str(Path(image_root))  # str paths: pathlib per image would cost seconds at 300k images
+    return Strings.from_list([confined_image_path(root, img["file_name"], ann_file=ann_file, image_id=img["id"])
+                              for img in images])
 
 
 def _persons(files, image_index, image_id, ann_id, boxes, keypoints, visible, score, input_size,
@@ -68,7 +70,7 @@ def load_person_records(ann_file, image_root, input_size, num_joints=17,
     keypoints = fixed_rows([anns[i]["keypoints"] for i in kept], 3 * num_joints, np.float32,
                       lambda j: f"{ann_file}: annotation {anns[kept[j]]['id']} keypoints").reshape(-1, num_joints, 3)
     records = _persons(
-        image_files(images, image_root), owner[kept], image_ids[owner[kept]],
+        image_files(images, image_root, ann_file), owner[kept], image_ids[owner[kept]],
         np.fromiter((anns[i]["id"] for i in kept), dtype=np.int64, count=len(kept)), boxes[kept],
         np.ascontiguousarray(keypoints[..., :2]), np.minimum(keypoints[..., 2], 1.0),
         np.ones(len(kept), np.float32), input_size, pixel_std, padding)
@@ -92,7 +94,7 @@ def load_detection_records(bbox_file, ann_file, image_root, input_size, num_join
             raise ValueError(f"{bbox_file}: detection on image id {det['image_id']} that {ann_file} lacks")
     count = len(kept)
     records = _persons(
-        image_files(images, image_root), np.array([position[det["image_id"]] for det in kept], np.int64),
+        image_files(images, image_root, ann_file), np.array([position[det["image_id"]] for det in kept], np.int64),
         field_column(kept, "image_id", np.int64), np.full(count, -1, np.int64),
         fixed_rows([det["bbox"][:4] for det in kept], 4, np.float64, lambda i: f"{bbox_file}: detection {i} bbox"),
         np.zeros((count, num_joints, 2), np.float32), np.ones((count, num_joints), np.float32),
