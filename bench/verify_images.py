@@ -10,6 +10,8 @@ byte count was not available here). Then:
   (cut at 3 kB; cut with FF D9 put back; a 2 kB gap in the middle; zero bytes; text);
 * tasks.imagecheck's check on `--processes` worker processes over every file, per family;
   verify_s projects it to 118,287 COCO + 210,000 AIC train images (the work is linear);
+  verify_s_from_one_process projects the best one-process time per image instead, split over
+  `--processes` cores (what an unshared machine would give);
 * the check again with every file in the cache (a changed list: stat + lookup per file),
   projected to 328,287 images: cached_s;
 * noop_s: a fresh process importing pipeline.tasks and asking the VerifyImages node's
@@ -19,7 +21,8 @@ byte count was not available here). Then:
 
     .venv/bin/python bench/verify_images.py [--coco 2000] [--aic 500] [--processes 2]
 
-Last line: images_per_s_per_core=... verify_s=... cached_s=... noop_s=...
+Last line: images_per_s_per_core=... aic_images_per_s_per_core=... verify_s=...
+    verify_s_from_one_process=... cached_s=... noop_s=...
 """
 import argparse
 import io
@@ -154,8 +157,8 @@ import sys, time
 started = time.perf_counter()
 sys.path.insert(0, {root!r})
 import luigi.configuration
-luigi.configuration.get_config().set("pipeline", "data_root", {data!r})
 {node}
+luigi.configuration.get_config().set("pipeline", "data_root", {data!r})   # after pipeline's own config is read
 assert StandaloneVerifyImages(split="train").complete()
 print(time.perf_counter() - started)
 """
@@ -173,6 +176,7 @@ def full_size_manifest(data_root: Path, records):
     import luigi.configuration
 
     import tasks.imagecheck.verify as verify
+    node = standalone_node()   # imports pipeline, which reads configs/luigi.cfg: set data_root after it
     luigi.configuration.get_config().set("pipeline", "data_root", str(data_root))
     total = COCO_TRAIN + AIC_TRAIN
     images = [{**records[i % len(records)], "id": i + 1} for i in range(total)]
@@ -187,7 +191,6 @@ def full_size_manifest(data_root: Path, records):
         verify._write_rejections_csv(out["rejections"], rejections)
         return {**report, "decoded": 0}
 
-    node = standalone_node()
     node.source = lambda: (data_root / "full_size_list.json", data_root)
     real, verify.verify_list = verify.verify_list, full_size_outputs
     try:
@@ -213,6 +216,10 @@ def main():
             print(f"{name}: {len(records)} files, {kb:.0f} kB average", flush=True)
         print(f"generated in {time.perf_counter() - started:.1f} s", flush=True)
         compare_decoders([work / r["file_name"] for r in coco[:300]], work)
+        one_process_ms = {name: _best_ms(check_file, [work / r["file_name"] for r in records[:200]])
+                          for name, records in (("coco", coco), ("aic", aic))}
+        print(f"check_file on one process: {one_process_ms['coco']:.2f} ms per COCO-like image, "
+              f"{one_process_ms['aic']:.2f} ms per AIC-like image", flush=True)
         rates = {}
         for name, records in (("coco", coco), ("aic", aic)):
             seconds = timed_check(records, work, work / f"{name}_cache.json", args.processes)
@@ -222,6 +229,7 @@ def main():
             print(f"{name}: {rates[name]:.0f} images/s on {args.processes} processes; "
                   f"all cached: {rates[name + '_cached']:.0f} images/s", flush=True)
         verify_s = COCO_TRAIN / rates["coco"] + AIC_TRAIN / rates["aic"]
+        ideal_s = (COCO_TRAIN * one_process_ms["coco"] + AIC_TRAIN * one_process_ms["aic"]) / 1e3 / args.processes
         cached_s = COCO_TRAIN / rates["coco_cached"] + AIC_TRAIN / rates["aic_cached"]
         node = full_size_manifest(work / "data", coco)
         print(f"full-size verified list: {node.outputs()['verified'].stat().st_size / 2**20:.0f} MiB", flush=True)
@@ -231,6 +239,7 @@ def main():
         noop_s = float(noop.stdout.strip().splitlines()[-1])
     print(f"images_per_s_per_core={rates['coco'] / args.processes:.0f} "
           f"aic_images_per_s_per_core={rates['aic'] / args.processes:.0f} verify_s={verify_s:.0f} "
+          f"verify_s_from_one_process={ideal_s:.0f} "
           f"cached_s={cached_s:.1f} noop_s={noop_s:.2f}")
 
 
