@@ -33,7 +33,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import orjson
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
