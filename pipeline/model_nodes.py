@@ -1,5 +1,6 @@
 """Training and evaluation nodes shared by every model: a config of any architecture
-(`architecture:` picks its loader), trained on the merged list, scored on COCO val2017.
+(`architecture:` picks its loader), trained on the merged list, scored on COCO val2017,
+both with their images verified first (VerifyImages).
 
 A model adds a pair of subclasses that name its default config, its work functions
 and what its evaluation reports (pipeline/keypoint_nodes.py, pipeline/detector_nodes.py).
@@ -11,9 +12,9 @@ import luigi
 
 from pipeline.base import CachedTask, digest, log
 from pipeline.config import data_root, resolve
-from pipeline.data_nodes import BuildMergedAnnotations, extract_task
+from pipeline.verify_nodes import VerifyImages
 from tasks.common.fingerprint import sha256_file
-from tasks.datasets.layout import COCO_ANNOTATIONS, COCO_VAL_IMAGES, IMAGE_LINKS
+from tasks.datasets.layout import COCO_VAL_IMAGES, IMAGE_LINKS
 
 
 def work_function(reference: str):
@@ -78,7 +79,7 @@ class TrainModel(ModelConfigMixin, CachedTask):
     evaluation_sections = ("eval",)   # config sections that do not change the trained weights
 
     def requires(self):
-        return BuildMergedAnnotations()
+        return VerifyImages(split="train")
 
     def signature_params(self):
         params = super().signature_params()
@@ -99,7 +100,7 @@ class TrainModel(ModelConfigMixin, CachedTask):
     def build(self, out):
         self.progress(f"training {self.model_config()['name']}")
         return work_function(self.train_function)(
-            self.training_config(), self.input().task.outputs()["merged"], data_root(), self.model_dir(),
+            self.training_config(), self.input().task.outputs()["verified"], data_root(), self.model_dir(),
             signature=digest(self.signature()),
             on_epoch=lambda done, total, loss: self.progress(f"epoch {done}/{total}, loss {loss:.3e}", done / total))
 
@@ -113,8 +114,7 @@ class EvaluateModel(ModelConfigMixin, CachedTask):
 
     def requires(self):
         return {"model": self.train_node(config=self.config, set=self.training_overrides(self.train_node)),
-                "annotations": extract_task(COCO_ANNOTATIONS),
-                "images": extract_task(COCO_VAL_IMAGES)}
+                "val": VerifyImages(split="val")}
 
     def outputs(self):
         return {"folder": self.model_dir() / "eval"}
@@ -123,7 +123,7 @@ class EvaluateModel(ModelConfigMixin, CachedTask):
         return self.model_dir() / "eval.manifest.json"
 
     def build(self, out):
-        val_ann = self.requires()["annotations"].located()["files"]["val"]
+        val_ann = self.requires()["val"].outputs()["verified"]
         self.progress("evaluating on val2017")
         metrics = work_function(self.evaluate_function)(
             self.model_config(), self.requires()["model"].outputs()["weights"], val_ann,

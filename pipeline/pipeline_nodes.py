@@ -3,15 +3,15 @@ import luigi
 
 from pipeline.base import CachedTask
 from pipeline.config import data_root
-from pipeline.data_nodes import extract_task
 from pipeline.deploy_nodes import ExportInferenceModel
-from tasks.datasets.layout import COCO_ANNOTATIONS, COCO_VAL_IMAGES, IMAGE_LINKS
+from pipeline.verify_nodes import VerifyImages
+from tasks.datasets.layout import COCO_VAL_IMAGES, IMAGE_LINKS
 
 
 class EvaluatePipeline(CachedTask):
     """Keypoint AP on COCO val2017 with the detector's boxes (threshold 0.5, no flip), on the
     single-person images and on the images with at most 6 persons, with the time per image
-    (tasks.deploy.evaluate_pipeline)."""
+    (tasks.deploy.evaluate_pipeline); val2017 as VerifyImages(split="val") left it."""
     det_config = luigi.Parameter(default="configs/picodet_s_192_pedestrian.yml",
                                  description="detector YAML (configs/picodet_s_*.yml)")
     keypoint_config = luigi.Parameter(default="configs/tinypose_128x96.yml",
@@ -20,8 +20,7 @@ class EvaluatePipeline(CachedTask):
     def requires(self):
         return {"detector": ExportInferenceModel(config=self.det_config),
                 "keypoint": ExportInferenceModel(config=self.keypoint_config),
-                "annotations": extract_task(COCO_ANNOTATIONS),
-                "images": extract_task(COCO_VAL_IMAGES)}
+                "val": VerifyImages(split="val")}
 
     def names(self):
         return self.requires()["detector"].export_name(), self.requires()["keypoint"].export_name()
@@ -38,6 +37,6 @@ class EvaluatePipeline(CachedTask):
         self.progress("detector + TinyPose on val2017")
         metrics = evaluate_pipeline(
             self.requires()["detector"].outputs()["model_dir"], self.requires()["keypoint"].outputs()["model_dir"],
-            self.requires()["annotations"].located()["files"]["val"], data_root() / IMAGE_LINKS[COCO_VAL_IMAGES],
+            self.requires()["val"].outputs()["verified"], data_root() / IMAGE_LINKS[COCO_VAL_IMAGES],
             out["folder"], names=self.names())
         return {subset: metrics[subset] for subset in ("single", "multi")}

@@ -55,12 +55,12 @@ def test_subsets_files_and_table(tinypose_export, tmp_path):
     assert json.loads((tmp_path / "out" / "metrics.json").read_text())["multi"] == metrics["multi"]
 
 
-def test_node_requires_both_exports_and_the_val_extracts():
-    from pipeline.tasks import EvaluatePipeline, ExportInferenceModel
+def test_node_requires_both_exports_and_the_verified_val_list():
+    from pipeline.tasks import EvaluatePipeline, ExportInferenceModel, VerifyImages
     node = EvaluatePipeline(det_config="configs/picodet_s_192_sample.yml",
                             keypoint_config="configs/tinypose_128x96_sample.yml")
     req = node.requires()
     assert req["detector"] == ExportInferenceModel(config="configs/picodet_s_192_sample.yml")
     assert req["keypoint"] == ExportInferenceModel(config="configs/tinypose_128x96_sample.yml")
-    assert (req["annotations"].archive, req["images"].archive) == ("annotations_trainval2017", "val2017")
+    assert req["val"] == VerifyImages(split="val")
     assert node.outputs()["folder"].name == "picodet_s_192_sample+tinypose_128x96_sample"
