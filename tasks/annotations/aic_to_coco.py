@@ -37,7 +37,6 @@ from collections import Counter
 from pathlib import Path
 
 import orjson
-from tqdm import tqdm
 
 from tasks.annotations.aic import AIC_TO_COCO, AIC_TO_COCO_VISIBILITY, NUM_AIC_JOINTS
 from tasks.annotations.coco import NUM_JOINTS, PERSON_ID, person_category
@@ -45,6 +44,7 @@ from tasks.annotations.imagesize import image_size
 from tasks.annotations.rejections import coco_box, rejection_record
 from tasks.annotations.validate import (finite_sum, gc_paused, load_json, repeated_values,
                                         validate_document)
+from tasks.common.logs import progress_bar
 from tasks.common.paths import file_name_problem
 from tasks.datasets.layout import IMAGE_LINKS, aic_archive
 
@@ -203,8 +203,8 @@ def _convert(raw_json, images_dir, out_json, image_prefix, clip_boxes, min_box_a
     images, annotations, rejected = [], [], _Rejections(prefix)
     duplicate_ids = repeated_values(image_id for image_id in map(_image_id, records) if type(image_id) is str)
     input_humans = 0
-    for record in tqdm(records, desc=f"convert {raw_json.name}", unit="img", disable=not progress,
-                       mininterval=1.0):
+    for record in progress_bar(records, desc=f"convert {raw_json.name}", unit="img", enabled=progress,
+                               mininterval=1.0):
         humans = _human_keys(record)
         input_humans += len(humans)
         image_id = _image_id(record)

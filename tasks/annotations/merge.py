@@ -38,12 +38,12 @@ from operator import itemgetter
 from pathlib import Path
 
 import orjson
-from tqdm import tqdm
 
 from tasks.annotations.coco import person_category
 from tasks.annotations.rejections import rejection_record
 from tasks.annotations.validate import (check_annotation, check_image, gc_paused, load_json,
                                         validate_document)
+from tasks.common.logs import progress_bar
 from tasks.datasets.layout import COCO_TRAIN_IMAGES, IMAGE_LINKS
 
 SOURCE_ID_FIELD = "aic_id"
@@ -115,8 +115,8 @@ class _Source:
         self.image_names = _names_by_id(images)
         duplicates = {iid for iid, names in self.image_names.items() if len(names) > 1}
         kept = {}
-        for index, image in enumerate(tqdm(images, desc=f"{self.name} images", unit="img",
-                                           disable=not progress, mininterval=1.0)):
+        for index, image in enumerate(progress_bar(images, desc=f"{self.name} images", unit="img",
+                                                   enabled=progress, mininterval=1.0)):
             reason = check_image(image, duplicates)
             if reason is None:
                 kept[image["id"]] = image
@@ -130,8 +130,8 @@ class _Source:
 
     def _take_annotations(self, annotations, sizes, rejections, progress):
         kept = {}
-        for index, ann in enumerate(tqdm(annotations, desc=f"{self.name} annotations",
-                                         unit="ann", disable=not progress, mininterval=1.0)):
+        for index, ann in enumerate(progress_bar(annotations, desc=f"{self.name} annotations",
+                                                 unit="ann", enabled=progress, mininterval=1.0)):
             reason = check_annotation(ann, sizes)
             if reason is None and ann["id"] in kept:
                 reason = "duplicate annotation id"

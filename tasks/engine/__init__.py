@@ -10,7 +10,7 @@ share, gradients all-reduced by paddle.DataParallel, rank 0 writes every file), 
 GradScaler on GPU (`train.amp`), the optimizer and lr schedule of the config's `optimizer`
 section (tasks.engine.optimizer, tasks.engine.schedule: Adam/AdamW + piecewise for TinyPose,
 Momentum + L2 + cosine for PicoDet, both with linear warm-up), EMA of the weights
-(`train.use_ema`, `train.ema_decay`; tasks.engine.ema), tqdm with samples/s and ETA.
+(`train.use_ema`, `train.ema_decay`; tasks.engine.ema), a progress bar with samples/s and ETA (on a terminal).
 `out_dir` receives config_used.yml, train_log.csv (one row per step: step, epoch, lr and every
 loss component), curves.png, model_final.pdparams (the EMA weights when EMA is on),
 train_summary.json, and checkpoints/<signature[:16]>/epoch_NNNN.pdckpt (every
