@@ -10,8 +10,9 @@ from pipeline.deploy_nodes import (ConvertLiteModel, ExportInferenceModel, Expor
 from pipeline.detector_nodes import EvaluateDetector, TrainDetector
 from pipeline.keypoint_nodes import EvaluateTinyPose, TrainTinyPose
 from pipeline.pipeline_nodes import EvaluatePipeline
+from pipeline.report_nodes import BuildReport
 
 __all__ = ["DownloadArchive", "ExtractArchive", "ConvertAIChallenger", "BuildMergedAnnotations",
            "TrainTinyPose", "EvaluateTinyPose", "TrainDetector", "EvaluateDetector",
            "ExportInferenceModel", "ExportOnnx",
-           "ConvertLiteModel", "ExportLiteModels", "EvaluatePipeline"]
+           "ConvertLiteModel", "ExportLiteModels", "EvaluatePipeline", "BuildReport"]
