@@ -7,7 +7,8 @@
   ks = exp(-d^2 / (2 s^2 k^2)), s^2 the person's area, k = 2 sigma (COCO's sigmas).
 * The taxonomy, per labeled joint of each prediction matched to a person: predictions
   taken by decreasing score, each matched to the unmatched non-crowd person with keypoints
-  of highest OKS, if that OKS is at least MATCH_OKS. Then with ks to the matched joint:
+  of highest OKS, if that OKS is above MATCH_OKS (0: a prediction of a badly trained model is
+  still matched to the person it was made for, and its joints count as misses). Then with ks to the matched joint:
   good (ks >= 0.85), jitter (0.5 <= ks < 0.85); below 0.5, inversion when ks to the same
   person's opposite-side joint is >= 0.5, else swap when ks to the same joint of another
   person of the image is >= 0.5, else miss.
@@ -28,7 +29,7 @@ from tasks.keypoint.cocoeval import COCO_SIGMAS, STAT_NAMES
 __all__ = ["ERROR_TYPES", "analyse", "joint_ap", "classify_joints", "OPPOSITE"]
 
 GOOD_KS, JITTER_KS = 0.85, 0.5
-MATCH_OKS = 0.1
+MATCH_OKS = 0.0
 ERROR_TYPES = ("jitter", "inversion", "swap", "miss")
 
 
@@ -53,9 +54,20 @@ def analyse(gt_doc: dict, results: list, image_ids=None, worst=12) -> dict:
     ap = joint_ap(gt_doc, results, image_ids)
     rows = [{"joint": name, "AP": round(ap[j], 4), **per_joint[j]} for j, name in enumerate(COCO_KEYPOINTS)]
     totals = {kind: sum(row[kind] for row in rows) for kind in ("good", *ERROR_TYPES)}
-    worst_cases = {kind: sorted((c for c in cases if c["type"] == kind), key=lambda c: c["ks"])[:worst]
-                   for kind in ERROR_TYPES}
+    worst_cases = {kind: _worst([c for c in cases if c["type"] == kind], worst) for kind in ERROR_TYPES}
     return {"images": len(image_ids), **matching, "per_joint": rows, "totals": totals, "worst": worst_cases}
+
+
+def _worst(cases: list, count: int) -> list:
+    """The `count` lowest-ks cases, one per person first (a bad model misses every joint of a
+    person: better to see more persons)."""
+    ordered = sorted(cases, key=lambda c: (c["ks"], c["image_id"], str(c["ann_id"]), c["joint"]))
+    seen, first, rest = set(), [], []
+    for case in ordered:
+        person = (case["image_id"], case["ann_id"])
+        (rest if person in seen else first).append(case)
+        seen.add(person)
+    return (first + rest)[:count]
 
 
 def joint_ap(gt_doc: dict, results: list, image_ids: list) -> list:
@@ -140,7 +152,7 @@ def _match(truth, predictions):
         prediction = np.reshape(result["keypoints"], (NUM_JOINTS, 3))
         scores = [(-1.0 if i in taken else _oks(prediction, k, area), i) for i, (k, area, _) in enumerate(truth)]
         best_oks, best = max(scores, default=(-1.0, None))
-        if best_oks >= MATCH_OKS:
+        if best_oks > MATCH_OKS:
             taken.add(best)
             out.append((prediction, best))
         else:

@@ -96,7 +96,7 @@ function renderRejections() {
   if (!REPORT.rejections.length) root.append(el("p", {text: "No report with rejections found."}));
   for (const group of REPORT.rejections) {
     root.append(el("h3", {}, el("a", {href: group.href, text: group.report}),
-      " (" + group.stage + "): " + group.total + " rejected"));
+      " (" + group.stage + "): " + group.total + " rejected records"));
     if (!group.reasons.length) root.append(el("p", {class: "muted", text: "nothing rejected"}));
     for (const reason of group.reasons) {
       const holder = el("div", {class: "reason"});
