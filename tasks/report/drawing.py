@@ -60,7 +60,8 @@ def render(spec: dict, image, reduction=1.0):
     small = _resize(image, THUMB_HEIGHT / image.shape[0])
     scale = THUMB_HEIGHT / (image.shape[0] * reduction)
     if spec["kind"] == "aic":
-        return np.hstack([_draw_aic(small.copy(), spec, scale), _draw_poses(small, spec, scale)])
+        gap = np.full((THUMB_HEIGHT, 3, 3), 255, np.uint8)
+        return np.hstack([_draw_aic(small.copy(), spec, scale), gap, _draw_poses(small, spec, scale)])
     return _DRAW[spec["kind"]](small, spec, scale)
 
 

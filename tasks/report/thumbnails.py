@@ -22,7 +22,7 @@ from tasks.report.drawing import THUMB_HEIGHT, render
 __all__ = ["Thumbnails"]
 
 JPEG_QUALITY = 80
-DRAWING_VERSION = 1       # bump when drawing.py changes what a spec looks like
+DRAWING_VERSION = 2       # bump when drawing.py changes what a spec looks like
 _REDUCED = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}
 
 
