@@ -23,6 +23,7 @@ Last line: report_s=... noop_s=... first_screen_ms=...
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -65,12 +66,19 @@ def real_jpeg(path: Path, size) -> Path:
     return path
 
 
+LINKS_PER_COPY = 60_000   # ext4 allows 65,000 hard links to one file
+
+
 def link_pictures(folder: Path, picture: Path, names=None) -> int:
-    """Every .jpg of `folder` (or each of `names`) becomes a hard link to `picture`."""
-    count = 0
+    """Every .jpg of `folder` (or each of `names`) becomes a hard link to `picture` (to a copy
+    of it for every LINKS_PER_COPY files)."""
+    count, source = 0, picture
     for path in (folder / name for name in names) if names else folder.glob("*.jpg"):
+        if count and count % LINKS_PER_COPY == 0:
+            source = picture.with_name(f"{picture.stem}_{folder.name}_{count}{picture.suffix}")
+            shutil.copyfile(picture, source)
         tmp = path.with_name(f".tmp-link-{path.name}")
-        os.link(picture, tmp)
+        os.link(source, tmp)
         os.replace(tmp, path)
         count += 1
     return count
