@@ -3,9 +3,13 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 LITE_VENV := .venv-lite
 
-.PHONY: setup demo test clean-demo
+.PHONY: setup browser demo test clean-demo
 
-setup: $(VENV)/.installed $(LITE_VENV)/.installed
+setup: $(VENV)/.installed $(LITE_VENV)/.installed browser
+
+# Headless Chromium + chromedriver for the report's browser test (apt, when missing and root).
+browser:
+	bash tools/install_chromium.sh
 
 $(VENV)/.installed: setup.cfg pyproject.toml constraints.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 10), sys.version'

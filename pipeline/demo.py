@@ -14,8 +14,9 @@ import sys
 import luigi
 
 from pipeline.config import data_root, datasets_file
-from pipeline.tasks import (BuildMergedAnnotations, EvaluateDetector, EvaluatePipeline, EvaluateTinyPose,
-                            ExportInferenceModel, ExportLiteModels, ExportOnnx, TrainDetector, TrainTinyPose)
+from pipeline.tasks import (BuildMergedAnnotations, BuildReport, EvaluateDetector, EvaluatePipeline,
+                            EvaluateTinyPose, ExportInferenceModel, ExportLiteModels, ExportOnnx, TrainDetector,
+                            TrainTinyPose)
 from tasks.datasets.layout import COCO_VAL_IMAGES, IMAGE_LINKS
 
 
@@ -97,6 +98,17 @@ def main():
     joint_out = run_joint_command(evaluate_pipeline, detector_onnx, video)
     print(f"  drawn val images (boxes and skeletons): {joint_out['images']}")
     print(f"  drawn video: {joint_out['video'] / video.name} (keypoints.json beside it)")
+    build_report()
+
+
+def build_report():
+    """BuildReport last, so that its page finds every result of the demo; prints its path."""
+    report = BuildReport()
+    result = luigi.build([report], detailed_summary=True)
+    if not result.scheduling_succeeded:
+        print(result.summary_text)
+        sys.exit(1)
+    print(f"\nReport (open in a browser, no server needed): {report.outputs()['index'].resolve().as_uri()}")
 
 
 if __name__ == "__main__":

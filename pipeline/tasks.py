@@ -10,9 +10,10 @@ from pipeline.deploy_nodes import (ConvertLiteModel, ExportInferenceModel, Expor
 from pipeline.detector_nodes import EvaluateDetector, TrainDetector
 from pipeline.keypoint_nodes import EvaluateTinyPose, TrainTinyPose
 from pipeline.pipeline_nodes import EvaluatePipeline
+from pipeline.report_nodes import BuildReport
 from pipeline.verify_nodes import VerifyImages
 
 __all__ = ["DownloadArchive", "ExtractArchive", "ConvertAIChallenger", "BuildMergedAnnotations",
            "VerifyImages", "TrainTinyPose", "EvaluateTinyPose", "TrainDetector", "EvaluateDetector",
            "ExportInferenceModel", "ExportOnnx",
-           "ConvertLiteModel", "ExportLiteModels", "EvaluatePipeline"]
+           "ConvertLiteModel", "ExportLiteModels", "EvaluatePipeline", "BuildReport"]
