@@ -27,9 +27,11 @@ def two_process_config(folder, name, epochs=1) -> str:
     return str(path)
 
 
-def done_since(since) -> list:
+def models_done_since(since) -> list:
+    """Model nodes (not the data nodes evaluation needs) that ran since line `since` of runs.jsonl."""
     lines = runs_log_path().read_text().splitlines()[since:]
-    return sorted(e["task"].split("_")[0] for e in map(json.loads, lines) if e["event"] == "done")
+    families = (e["task"].split("_")[0] for e in map(json.loads, lines) if e["event"] == "done")
+    return sorted(f for f in families if f in ("TrainTinyPose", "EvaluateTinyPose"))
 
 
 def luigi_cfg(folder, root, datasets):
@@ -64,7 +66,7 @@ def test_launcher_by_hand_is_found_complete_and_foreign_weights_stop_the_node(sa
 
     before = len(runs_log_path().read_text().splitlines())
     build(EvaluateTinyPose(config=config))
-    assert done_since(before) == ["EvaluateTinyPose", "TrainTinyPose"]
+    assert models_done_since(before) == ["EvaluateTinyPose", "TrainTinyPose"]
     manifest = json.loads((model_dir / "train.manifest.json").read_text())
     assert manifest["info"] == {"adopted": True}          # taken as it is, not trained again
     assert (model_dir / "model_final.pdparams").stat().st_mtime_ns == weights_stat.st_mtime_ns
@@ -93,4 +95,4 @@ def test_two_processes_through_the_node_resume_after_a_kill(sample_pipeline, tmp
 
     before = len(runs_log_path().read_text().splitlines())
     build(EvaluateTinyPose(config=config))          # the training is complete: evaluation only
-    assert done_since(before) == ["EvaluateTinyPose"]
+    assert models_done_since(before) == ["EvaluateTinyPose"]
