@@ -155,7 +155,8 @@ class TrainModel(LaunchParams, ModelConfigMixin, CachedTask):
                                                self.model_dir(), weights_dir=self.weights_dir(), on_epoch=on_epoch)
         else:
             self._launch(on_epoch)
-        return {"adopted": False, "world_size": self.world_size()}
+        summary = orjson.loads((self.model_dir() / "train_summary.json").read_bytes())
+        return {**summary, "adopted": False}
 
     def _launch(self, on_epoch):
         from tasks.common.config import dump_config
