@@ -149,7 +149,9 @@ class TrainModel(LaunchParams, ModelConfigMixin, CachedTask):
                      "taken as it is, not trained again", name, self.model_dir())
             return {"adopted": True}
         self.progress(f"training {name} on {self.world_size()} process(es)")
-        on_epoch = lambda done, total, loss: self.progress(f"epoch {done}/{total}, loss {loss:.3e}", done / total)
+        def on_epoch(done, total, loss):
+            self.progress(f"epoch {done}/{total}, loss {loss:.3e}", done / total)
+
         if self.world_size() == 1:
             work_function(self.train_function)(self.training_config(), self.train_ann(), data_root(),
                                                self.model_dir(), weights_dir=self.weights_dir(), on_epoch=on_epoch)
@@ -168,7 +170,7 @@ class TrainModel(LaunchParams, ModelConfigMixin, CachedTask):
         cmd = launcher_command(script, ["--config", config_path, "--train-ann", self.train_ann(),
                                         "--image-root", data_root(), "--out", self.model_dir(),
                                         "--weights-dir", self.weights_dir(), "--no-progress"],
-                               devices=self.training_config()["train"]["devices"], log_dir=folder,
+                               devices=self.training_config()["train"].get("devices", [0]), log_dir=folder,
                                gpu=pick_device().startswith("gpu"), nnodes=self.nnodes, master=self.master,
                                node_rank=self.node_rank)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT),
