@@ -6,14 +6,19 @@ A model adds a pair of subclasses that name its default config, its work functio
 and what its evaluation reports (pipeline/keypoint_nodes.py, pipeline/detector_nodes.py).
 """
 import importlib
+import importlib.util
+import os
 import shlex
 
 import luigi
+import orjson
 
+from pipeline import PROJECT_ROOT
 from pipeline.base import CachedTask, digest, log
 from pipeline.config import data_root, resolve
 from pipeline.verify_nodes import VerifyImages
-from tasks.common.fingerprint import sha256_file
+from tasks.common.fingerprint import sha256_file, still_matches
+from tasks.common.ownership import ForeignOutputError
 from tasks.datasets.layout import COCO_VAL_IMAGES, IMAGE_LINKS
 
 
@@ -58,22 +63,56 @@ class ModelConfigMixin:
     def signature_params(self):
         config = self.model_config()
         params = {**super().signature_params(), "config": config}
-        pretrained = config["train"].get("pretrained")
-        if pretrained:
-            params["pretrained_sha256"] = sha256_file(resolve(pretrained))
+        for key in ("pretrained", "pretrain_weights"):
+            path = config["train"].get(key)
+            if path and "://" not in path:   # a URL's file is checked against its recorded sha256
+                params[f"{key}_sha256"] = sha256_file(resolve(path))
         return params
 
     def training_config(self) -> dict:
-        """The config as training uses it: `train.pretrained` resolved like every config path."""
+        """The config as training uses it: `train.pretrained` and a local `train.pretrain_weights`
+        resolved like every config path."""
         config = self.model_config()
-        if config["train"].get("pretrained"):
-            config["train"]["pretrained"] = str(resolve(config["train"]["pretrained"]))
+        train_cfg = config["train"]
+        for key in ("pretrained", "pretrain_weights"):
+            if train_cfg.get(key) and "://" not in train_cfg[key]:
+                train_cfg[key] = str(resolve(train_cfg[key]))
         return config
 
 
-class TrainModel(ModelConfigMixin, CachedTask):
-    """Train the config's model; resumes from its last checkpoint after a kill. Checkpoints
-    are kept per signature (tasks.engine): an interrupted run resumes when it comes back."""
+class LaunchParams:
+    """Where a training runs: several devices and machines (paddle.distributed.launch). Not
+    significant themselves: the process count (the batch is per process) is in the signature.
+    A node that requires the training (evaluation, export) passes none of them: give them as
+    the config's `train.devices`, in the `[TrainTinyPose]` / `[TrainDetector]` section of the
+    Luigi config, or as `--TrainTinyPose-devices ...` on the command line."""
+    devices = luigi.Parameter(default="", significant=False,
+                              description="device ids of this machine, e.g. 0,1,2,3 (default: the config's "
+                                          "train.devices, else one device); on CPU their count of processes")
+    nnodes = luigi.IntParameter(default=1, significant=False, description="machines training together")
+    master = luigi.Parameter(default="", significant=False,
+                             description="host:port of the rank-0 machine (nnodes > 1)")
+    node_rank = luigi.IntParameter(default=0, significant=False, description="this machine's rank (nnodes > 1)")
+
+    def training_config(self) -> dict:
+        """The config, with `train.devices` from the `devices` parameter when given."""
+        config = super().training_config()
+        if self.devices:
+            config["train"]["devices"] = [int(d) for d in self.devices.split(",")]
+        return config
+
+    def world_size(self) -> int:
+        """Training processes: this machine's devices times the number of machines."""
+        return len(self.training_config()["train"].get("devices", [0])) * self.nnodes
+
+
+class TrainModel(LaunchParams, ModelConfigMixin, CachedTask):
+    """Train the config's model, on one device in this process or on several through
+    paddle.distributed.launch (tasks.engine.launch); resumes from its last checkpoint after a
+    kill. Checkpoints are kept per signature (tasks.engine): an interrupted run resumes when it
+    comes back. A training the command line finished into the model folder with the same
+    training signature (tasks.engine.entry.training_signature) is taken as it is; weights this
+    node did not record and cannot match stop it."""
     stage_outputs = False         # training writes its final files atomically, keeps checkpoints
     train_function = None         # 'module:function' with tasks.engine.entry's train() signature
     evaluation_sections = ("eval",)   # config sections that do not change the trained weights
@@ -84,6 +123,7 @@ class TrainModel(ModelConfigMixin, CachedTask):
     def signature_params(self):
         params = super().signature_params()
         params["config"] = {k: v for k, v in params["config"].items() if k not in self.evaluation_sections}
+        params["world_size"] = self.world_size()
         return params
 
     def digested_outputs(self):
@@ -97,12 +137,83 @@ class TrainModel(ModelConfigMixin, CachedTask):
     def manifest_path(self):
         return self.model_dir() / "train.manifest.json"
 
+    def weights_dir(self):
+        return data_root() / "downloads" / "pretrained"
+
+    def train_ann(self):
+        return self.input().task.outputs()["verified"]
+
     def build(self, out):
-        self.progress(f"training {self.model_config()['name']}")
-        return work_function(self.train_function)(
-            self.training_config(), self.input().task.outputs()["verified"], data_root(), self.model_dir(),
-            signature=digest(self.signature()),
-            on_epoch=lambda done, total, loss: self.progress(f"epoch {done}/{total}, loss {loss:.3e}", done / total))
+        name = self.model_config()["name"]
+        if self._finished_by_hand:
+            log.info("%s: %s holds a finished training with this signature (trained outside the DAG): "
+                     "taken as it is, not trained again", name, self.model_dir())
+            return {"adopted": True}
+        self.progress(f"training {name} on {self.world_size()} process(es)")
+        def on_epoch(done, total, loss):
+            self.progress(f"epoch {done}/{total}, loss {loss:.3e}", done / total)
+
+        if self.world_size() == 1:
+            work_function(self.train_function)(self.training_config(), self.train_ann(), data_root(),
+                                               self.model_dir(), weights_dir=self.weights_dir(), on_epoch=on_epoch)
+        else:
+            self._launch(on_epoch)
+        summary = orjson.loads((self.model_dir() / "train_summary.json").read_bytes())
+        return {**summary, "adopted": False}
+
+    def _launch(self, on_epoch):
+        from tasks.common.config import dump_config
+        from tasks.engine.launch import launcher_command, run_launcher
+        from tasks.engine.runtime import pick_device
+        folder = self.model_dir() / "launch"
+        config_path = dump_config(self.training_config(), folder / "config.yml")
+        script = importlib.util.find_spec(self.train_function.split(":")[0]).origin
+        cmd = launcher_command(script, ["--config", config_path, "--train-ann", self.train_ann(),
+                                        "--image-root", data_root(), "--out", self.model_dir(),
+                                        "--weights-dir", self.weights_dir(), "--no-progress"],
+                               devices=self.training_config()["train"].get("devices", [0]), log_dir=folder,
+                               gpu=pick_device().startswith("gpu"), nnodes=self.nnodes, master=self.master,
+                               node_rank=self.node_rank)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT),
+                                                                         os.environ.get("PYTHONPATH")]))}
+        run_launcher(cmd, folder, on_epoch=on_epoch, env=env, cwd=PROJECT_ROOT)
+
+    # --- a training finished outside the node, and weights nobody recorded --------
+    def _claim_outputs(self, final):
+        self._finished_by_hand = self._holds_matching_training()
+        if not self._finished_by_hand:
+            self._refuse_unrecorded_weights(final["weights"])
+        super()._claim_outputs(final)
+
+    def adopts(self, name, path):
+        return self._finished_by_hand
+
+    def _training_signature(self) -> str:
+        from tasks.engine.entry import training_signature
+        from tasks.engine.pretrain import pretrain_sha256
+        config = self.training_config()
+        return training_signature(config, self.train_ann(), self.world_size(),
+                                  pretrain_sha256(config["train"], self.weights_dir()))
+
+    def _holds_matching_training(self) -> bool:
+        """model_final.pdparams and its train_summary.json say: finished, with this node's
+        training signature, these very weights, and every other output is there."""
+        summary_path = self.model_dir() / "train_summary.json"
+        if not (summary_path.is_file() and all(p.exists() for p in self.outputs().values())):
+            return False
+        summary = orjson.loads(summary_path.read_bytes())
+        return (summary.get("signature") == self._training_signature()
+                and summary.get("weights_sha256") == sha256_file(self.outputs()["weights"]))
+
+    def _refuse_unrecorded_weights(self, weights):
+        manifest = self.read_manifest() or {"outputs": {}}
+        recorded = manifest["outputs"].get("weights")
+        if weights.exists() and not (recorded and still_matches(weights, recorded)):
+            raise ForeignOutputError(
+                f"{self.task_id} stops: {weights} is not the model this node recorded, nor a finished "
+                f"training with this node's signature (config, training list, {self.world_size()} process(es), "
+                "pretrain weights); training would overwrite it. Move the model folder away, or train "
+                "the same config, data and device count as this node.")
 
 
 class EvaluateModel(ModelConfigMixin, CachedTask):

@@ -11,7 +11,7 @@ import yaml
 
 from keypoint_tiny_data import make_tiny_coco
 from kill_resume import killed_resumed_and_straight, same_weights
-from pipeline.base import digest   # before the luigi_config fixture: importing pipeline reloads Luigi's config
+import pipeline.base  # noqa: F401 - before the luigi_config fixture: importing pipeline reloads Luigi's config
 from pipeline.tasks import TrainTinyPose
 from tasks.engine.checkpoints import list_checkpoints
 from tasks.engine.entry import training_signature
@@ -89,7 +89,8 @@ def test_node_resumes_its_interrupted_run_exactly(sample_pipeline, tmp_path):
     whole_log, whole_weights = outputs["log"].read_bytes(), model_dir / "whole.pdparams"
     outputs["weights"].rename(whole_weights)
 
-    folder = model_dir / "checkpoints" / digest(node.signature())[:16]
+    signature = training_signature(node.training_config(), node.train_ann(), world_size=1)
+    folder = model_dir / "checkpoints" / signature[:16]
     assert [p.name for p in list_checkpoints(folder)] == ["epoch_0001.pdckpt", "epoch_0002.pdckpt"]
     (folder / "epoch_0002.pdckpt").unlink()
     node.manifest_path().unlink()

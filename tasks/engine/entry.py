@@ -17,28 +17,55 @@ import paddle.distributed as dist
 
 from tasks.common.config import add_overrides_argument, config_from_args
 from tasks.common.fingerprint import sha256_bytes, sha256_file
+from tasks.engine.launch import EPOCH_LINE
 from tasks.engine.loop import train
+from tasks.engine.pretrain import locate_pretrain_weights
 
 
-def training_signature(config: dict, train_ann) -> str:
-    """Digest of what trained weights are a function of, for a caller without its own (the CLI):
-    the config without `eval`, the training list's content and the `train.pretrained` file's."""
-    pretrained = config["train"].get("pretrained")
+#: config keys that name where things are or which devices run, not what the weights are
+#: (the signature has the files' sha256 and the process count instead)
+PLACE_KEYS = ("pretrained", "pretrain_weights", "devices")
+
+
+def training_signature(config: dict, train_ann, world_size: int = 1, pretrain_sha256=None) -> str:
+    """Digest of what trained weights are a function of; the node and the command line (under the
+    launcher or not) compute it alike, so they share checkpoints and each finds the other's
+    training complete: the config without `eval` and without the PLACE_KEYS of `train`, the
+    training list's content, the number of processes (the batch is per process) and the
+    sha256 of `train.pretrained` and of `train.pretrain_weights`."""
+    train_cfg = config["train"]
+    pretrained = train_cfg.get("pretrained")
     return sha256_bytes(orjson.dumps({
-        "config": {k: v for k, v in config.items() if k != "eval"},
+        "config": {**{k: v for k, v in config.items() if k not in ("eval", "train")},
+                   "train": {k: v for k, v in train_cfg.items() if k not in PLACE_KEYS}},
         "train_ann_sha256": sha256_file(train_ann),
         "pretrained_sha256": sha256_file(pretrained) if pretrained else None,
+        "pretrain_weights_sha256": pretrain_sha256,
+        "world_size": int(world_size),
     }, option=orjson.OPT_SORT_KEYS))
 
 
-def train_on_list(adapter_class, config: dict, train_ann, image_root, out_dir, *, signature=None,
+def train_on_list(adapter_class, config: dict, train_ann, image_root, out_dir, *, weights_dir=None,
                   **options) -> dict:
-    """Train `adapter_class(config, train_ann, image_root)` into `out_dir` (tasks.engine.train).
-    signature: names the checkpoints to resume (default `training_signature`).
+    """Train `adapter_class(config, train_ann, image_root)` into `out_dir` (tasks.engine.train),
+    its checkpoints named by `training_signature`. weights_dir: where a remote
+    `train.pretrain_weights` is fetched (default: downloads/pretrained beside out_dir's parent,
+    i.e. <data_root>/downloads/pretrained for out_dir <data_root>/models/<name>).
     options: device, resume, max_epochs, progress, on_epoch."""
-    signature = signature or training_signature(config, train_ann)
+    out_dir = Path(out_dir)
+    pretrain_path, pretrain_sha = locate_pretrain_weights(config["train"], weights_dir or default_weights_dir(out_dir))
+    signature = training_signature(config, train_ann, dist.get_world_size(), pretrain_sha)
     return train(adapter_class(config, Path(train_ann), Path(image_root)), config, out_dir, signature=signature,
-                 **options)
+                 pretrain_weights=pretrain_path, **options)
+
+
+def default_weights_dir(out_dir) -> Path:
+    return Path(out_dir).resolve().parent.parent / "downloads" / "pretrained"
+
+
+def print_epoch(done: int, total: int, loss: float):
+    """The line a launched run prints per epoch (rank 0); tasks.engine.launch reads it back."""
+    print(f"{EPOCH_LINE} {done}/{total} loss {loss:.6e}", flush=True)
 
 
 def run_cli(adapter_class, load_config, description: str, argv=None):
@@ -52,10 +79,14 @@ def run_cli(adapter_class, load_config, description: str, argv=None):
     parser.add_argument("--no-resume", action="store_true", help="discard this signature's checkpoints")
     parser.add_argument("--max-epochs", type=int, default=None)
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--weights-dir", type=Path, default=None,
+                        help="where a remote train.pretrain_weights is fetched (default: "
+                             "<out>/../../downloads/pretrained)")
     add_overrides_argument(parser)
     args = parser.parse_args(argv)
     summary = train_on_list(adapter_class, config_from_args(parser, load_config, args), args.train_ann, args.image_root, args.out,
                             device=args.device, resume=not args.no_resume, max_epochs=args.max_epochs,
-                            progress=not args.no_progress)
+                            progress=not args.no_progress, weights_dir=args.weights_dir,
+                            on_epoch=print_epoch)
     if dist.get_rank() == 0:
         print(" ".join(f"{k}={v}" for k, v in summary.items()))

@@ -9,6 +9,8 @@ import paddle.distributed as dist
 
 from tasks.common.atomic import atomic_path, write_json
 from tasks.common.config import dump_config
+from tasks.common.fingerprint import sha256_file
+from tasks.common.pretrain_weights import load_pretrain_weights
 from tasks.common.logs import progress_bar
 from tasks.engine.adapter import TrainAdapter
 from tasks.engine.checkpoints import CheckpointStore
@@ -22,10 +24,11 @@ log = logging.getLogger(__name__)
 
 DEFAULT_KEEP_SIGNATURES = 3
 DEFAULT_EMA_DECAY = 0.9998   # PaddleDetection's default `ema_decay`
+DEFAULT_LOSS_SCALE = 1024.0  # AMP's initial loss scale (PaddleDetection's init_loss_scaling)
 
 
 def train(adapter: TrainAdapter, config: dict, out_dir, *, signature: str, device=None, resume=True,
-          max_epochs=None, progress=True, on_epoch=None) -> dict:
+          max_epochs=None, progress=True, on_epoch=None, pretrain_weights=None) -> dict:
     """Train `adapter`'s model with `config`'s `train` and `optimizer` sections into `out_dir`.
 
     signature: digest of what the weights are a function of; names the checkpoint folder.
@@ -33,15 +36,18 @@ def train(adapter: TrainAdapter, config: dict, out_dir, *, signature: str, devic
     this signature's newest checkpoint (False: discard its checkpoints). max_epochs: stop after
     this many epochs in total (the schedule still spans `train.epochs`). on_epoch: called by the
     writer as on_epoch(epochs_done, epochs, last_total_loss). Returns the summary (also
-    out_dir/train_summary.json).
+    out_dir/train_summary.json). pretrain_weights: the local file of `train.pretrain_weights`
+    (tasks.engine.pretrain), loaded by suffix match into a fresh run.
     """
     # Parameter and optimizer-state names come from Paddle's process-wide name counter and key
     # the optimizer's checkpoint: fresh counters make them the same in every run of a process.
     with paddle.utils.unique_name.guard():
-        return _run(adapter, config, Path(out_dir), signature, device, resume, max_epochs, progress, on_epoch)
+        return _run(adapter, config, Path(out_dir), signature, device, resume, max_epochs, progress, on_epoch,
+                    pretrain_weights)
 
 
-def _run(adapter, config, out_dir, signature, device, resume, max_epochs, progress, on_epoch) -> dict:
+def _run(adapter, config, out_dir, signature, device, resume, max_epochs, progress, on_epoch,
+         pretrain_weights) -> dict:
     train_cfg = config["train"]
     device = pick_device(device)
     world_size, rank = start_processes(device)
@@ -56,7 +62,8 @@ def _run(adapter, config, out_dir, signature, device, resume, max_epochs, progre
                          f"train.batch_size {train_cfg.get('batch_size')}, drop_last {train_cfg.get('drop_last')})")
     model = adapter.build_model()
     use_amp = bool(train_cfg["amp"]) and device.startswith("gpu")
-    scaler = paddle.amp.GradScaler(init_loss_scaling=1024) if use_amp else None
+    scaler = (paddle.amp.GradScaler(init_loss_scaling=float(train_cfg.get("amp_loss_scale", DEFAULT_LOSS_SCALE)))
+              if use_amp else None)
     total_epochs = int(train_cfg["epochs"])
     epochs = total_epochs if max_epochs is None else min(int(max_epochs), total_epochs)
 
@@ -74,8 +81,8 @@ def _run(adapter, config, out_dir, signature, device, resume, max_epochs, progre
             restore_random_states(state["random"])
         else:   # other ranks keep streams of their own
             seed_everything(seed + rank + step)
-    elif train_cfg.get("pretrained"):
-        adapter.load_pretrained(model, train_cfg["pretrained"])
+    else:
+        _load_start_weights(adapter, model, train_cfg, pretrain_weights)
     last_losses = dict(state["losses"])
     del state
     net = (paddle.DataParallel(model, find_unused_parameters=adapter.find_unused_parameters)
@@ -147,11 +154,24 @@ def _run(adapter, config, out_dir, signature, device, resume, max_epochs, progre
         weights = ema.weights(model) if ema is not None else model.state_dict()
         with atomic_path(out_dir / "model_final.pdparams") as tmp:
             paddle.save(weights, str(tmp))
+            summary["weights_sha256"] = sha256_file(tmp)
         plot_curves(out_dir / "train_log.csv", out_dir / "curves.png")
         write_json(out_dir / "train_summary.json", summary, indent=True)
     if world_size > 1:
         dist.barrier()
     return summary
+
+
+def _load_start_weights(adapter, model, train_cfg, pretrain_weights):
+    """A fresh run's start: a whole model (`train.pretrained`, strict) or pretrain weights matched
+    by name suffix (`train.pretrain_weights`, e.g. an ImageNet backbone), not both."""
+    if train_cfg.get("pretrained") and pretrain_weights:
+        raise ValueError("train.pretrained and train.pretrain_weights are both set: a run starts from one "
+                         "(set the other to null)")
+    if train_cfg.get("pretrained"):
+        adapter.load_pretrained(model, train_cfg["pretrained"])
+    elif pretrain_weights:
+        load_pretrain_weights(model, pretrain_weights)
 
 
 def _checkpoint(model, optimizer, ema, scaler, epoch, step, steps_per_epoch, losses, signature) -> dict:
