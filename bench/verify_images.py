@@ -1,10 +1,10 @@
 """Image verification speed (issue 21): the decoders compared, the check on 2 processes, the
 projection to the full COCO train + AIC train, and the re-runs.
 
-Generates JPEGs with a photo-like byte count (multi-scale noise, quality 90, 4:2:0): COCO-like
-640x480 and 640x427 (~160 kB, COCO train2017's average) and AIC-like 1000x800 (the brief's
-AIC average size; bytes per pixel as the COCO-like ones, ~400 kB: an upper guess, AIC's real
-byte count was not available here). Then:
+Generates JPEGs with a photo-like byte count (multi-scale noise, 4:2:0): COCO-like 640x480
+and 640x427 at quality 90 (~160 kB: COCO train2017 is 18 GB for 118,287 images) and AIC-like
+800x600 at quality 65 (~95 kB: AI Challenger's keypoint train is about 20 GB for 210,000
+images). Decoding costs about in proportion to a file's bytes. Then:
 
 * per decoder, ms per COCO-like image on one process, and which bad files it catches
   (cut at 3 kB; cut with FF D9 put back; a 2 kB gap in the middle; zero bytes; text);
@@ -44,7 +44,8 @@ from tasks.imagecheck.decode import check_file  # noqa: E402
 from tasks.imagecheck.verify import check_images  # noqa: E402
 
 COCO_TRAIN, AIC_TRAIN = 118287, 210000
-COCO_SIZES, AIC_SIZE = [(640, 480), (640, 427)], (1000, 800)
+COCO_SIZES, AIC_SIZE = [(640, 480), (640, 427)], (800, 600)
+COCO_QUALITY, AIC_QUALITY = 90, 65   # ~160 kB and ~95 kB: each train set's bytes / images
 NOISE_AMPLITUDE = 8   # gives ~160 kB at 640x480, quality 90
 BASES = 32            # distinct textures per size; each file is one of them shifted
 
@@ -59,7 +60,7 @@ def texture(width, height, rng):
     return np.clip(image + 128, 0, 255).astype(np.uint8)
 
 
-def write_images(folder: Path, sizes, count, seed) -> list:
+def write_images(folder: Path, sizes, count, seed, quality) -> list:
     """`count` JPEG files cycling through `sizes`; returns their records (file_name, width, height)."""
     rng = np.random.default_rng(seed)
     bases = {size: [texture(*size, rng) for _ in range(BASES)] for size in sizes}
@@ -69,7 +70,7 @@ def write_images(folder: Path, sizes, count, seed) -> list:
         size = sizes[i % len(sizes)]
         image = np.roll(bases[size][i % BASES], int(rng.integers(0, size[0])), axis=1)
         name = f"{i:06d}.jpg"
-        (folder / name).write_bytes(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes())
+        (folder / name).write_bytes(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])[1].tobytes())
         records.append({"id": len(records) + 1, "file_name": f"{folder.name}/{name}", "width": size[0],
                         "height": size[1]})
     return records
@@ -208,8 +209,8 @@ def main():
     args = parser.parse_args()
     with scratch_folder("verify_images_", keep=args.keep) as work:
         started = time.perf_counter()
-        coco = write_images(work / "coco", COCO_SIZES, args.coco, seed=1)
-        aic = write_images(work / "aic", [AIC_SIZE], args.aic, seed=2)
+        coco = write_images(work / "coco", COCO_SIZES, args.coco, seed=1, quality=COCO_QUALITY)
+        aic = write_images(work / "aic", [AIC_SIZE], args.aic, seed=2, quality=AIC_QUALITY)
         for name, records in (("coco-like", coco), ("aic-like", aic)):
             kb = np.mean([(work / r["file_name"]).stat().st_size for r in records]) / 1e3
             print(f"{name}: {len(records)} files, {kb:.0f} kB average", flush=True)
