@@ -16,7 +16,9 @@ import yaml
 import pipeline.base  # noqa: F401 - before the luigi_config fixture: importing pipeline reloads Luigi's config
 from pipeline.tasks import EvaluateTinyPose, TrainTinyPose
 from pipeline_helpers import PROJECT_ROOT, tinypose_test_config
+from keypoint_tiny_data import make_tiny_coco
 from tasks.common.config import ConfigError
+from tasks.detection.config import load_config as load_detector_config
 from tasks.engine import train
 from tasks.engine.entry import training_signature
 from tasks.keypoint.config import load_config
@@ -45,6 +47,11 @@ class ToyValidated(ToyAdapter):
 
 def validated_run(out, config, **options):
     return train(ToyValidated(config), config, out, signature="s" * 64, device="cpu", progress=False, **options)
+
+
+def same_weights_as_checkpoint(weights_path, checkpoint_path) -> bool:
+    saved, model = paddle.load(str(weights_path)), paddle.load(str(checkpoint_path))["model"]
+    return saved.keys() == model.keys() and all(np.array_equal(saved[k].numpy(), model[k].numpy()) for k in saved)
 
 
 def val_rows(path) -> list:
@@ -139,7 +146,14 @@ def test_tinypose_node_validates_every_epoch_and_evaluation_scores_the_best(samp
     info = train_node.read_manifest()["info"]
     assert info["validation"]["best_epoch"] == int(best["epoch"])
     assert info["validation"]["best_value"] == float(best["AP"])
-    assert outputs["best"].stat().st_size > 0 and outputs["curves"].stat().st_size > 0
+    # the best file is the best epoch's weights (no EMA in this config: the checkpoint's model), not the last
+    signature = training_signature(train_node.training_config(), train_node.train_ann(), world_size=1)
+    checkpoints = train_node.model_dir() / "checkpoints" / signature[:16]
+    best_checkpoint = checkpoints / f"epoch_{int(best['epoch']):04d}.pdckpt"
+    assert same_weights_as_checkpoint(outputs["best"], best_checkpoint)
+    assert not same_weights_as_checkpoint(outputs["weights"], checkpoints / "epoch_0001.pdckpt")
+    assert paddle.load(str(checkpoints / "epoch_0002.pdckpt"))["best"]["epoch"] == int(best["epoch"])
+    assert outputs["curves"].stat().st_size > 0
     trained_at = train_node.manifest_path().stat().st_mtime_ns
 
     evaluation = EvaluateTinyPose(config=str(config), set="eval.weights=best")
@@ -149,3 +163,21 @@ def test_tinypose_node_validates_every_epoch_and_evaluation_scores_the_best(samp
     assert metrics["weights"] == str(outputs["best"])
     assert metrics["AP"] == round(float(best["AP"]), 4)   # the same evaluation code on the same weights
     assert evaluation.read_manifest()["info"]["weights"] == "best"
+
+
+def test_detector_validation_scores_what_evaluate_scores(tmp_path):
+    """PicoDetTraining.validate on fresh weights gives EvaluateDetector's numbers for those weights."""
+    from tasks.detection.evaluate import STAT_NAMES, evaluate
+    from tasks.detection.train import PicoDetTraining
+    val_ann, image_root = make_tiny_coco(tmp_path / "val", num_images=4, split="val")
+    config = load_detector_config(PROJECT_ROOT / "configs" / "picodet_s_192_sample.yml",
+                                  ["data.num_workers=0", "eval.interval=1", "nms.score_threshold=0.0"])
+    adapter = PicoDetTraining(config, val_ann, image_root, val_ann=val_ann, val_image_root=image_root)
+    paddle.seed(3)
+    model = adapter.build_model()
+    paddle.save(model.state_dict(), str(tmp_path / "w.pdparams"))
+    validated = adapter.validate(model, 1)
+    evaluated = evaluate(config, tmp_path / "w.pdparams", val_ann, image_root, tmp_path / "eval", num_vis=0,
+                         progress=False)
+    assert list(validated) == list(STAT_NAMES)
+    assert {k: round(v, 4) for k, v in validated.items()} == {k: evaluated[k] for k in STAT_NAMES}
