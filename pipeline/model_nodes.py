@@ -19,6 +19,7 @@ from pipeline.config import data_root, resolve
 from pipeline.verify_nodes import VerifyImages
 from tasks.common.fingerprint import sha256_file, still_matches
 from tasks.common.ownership import ForeignOutputError
+from tasks.common.validation import shapes_training, training_eval, validation_settings
 from tasks.datasets.layout import COCO_VAL_IMAGES, IMAGE_LINKS
 
 
@@ -52,9 +53,11 @@ class ModelConfigMixin:
     def training_overrides(self, train_node) -> str:
         """`set` without the overrides of the sections that do not change `train_node`'s weights:
         what this node passes to the training it requires, so an evaluation-only change
-        does not retrain."""
+        does not retrain (`eval.interval` and `eval.key_metric` do change what training writes:
+        they are passed on)."""
         return shlex.join(o for o in self.overrides()
-                          if o.partition("=")[0].split(".")[0].strip() not in train_node.evaluation_sections)
+                          if o.partition("=")[0].split(".")[0].strip() not in train_node.evaluation_sections
+                          or shapes_training(o))
 
     def model_dir(self):
         """models/<config name>, tagged when an upstream node runs a non-default variant."""
@@ -110,29 +113,43 @@ class TrainModel(LaunchParams, ModelConfigMixin, CachedTask):
     """Train the config's model, on one device in this process or on several through
     paddle.distributed.launch (tasks.engine.launch); resumes from its last checkpoint after a
     kill. Checkpoints are kept per signature (tasks.engine): an interrupted run resumes when it
-    comes back. A training the command line finished into the model folder with the same
-    training signature (tasks.engine.entry.training_signature) is taken as it is; weights this
-    node did not record and cannot match stop it."""
+    comes back. With `eval.interval` it also requires the verified val list and scores the model
+    on it during training (val_log.csv, model_best.pdparams: tasks.engine.validation). A
+    training the command line finished into the model folder with the same training signature (tasks.engine.entry.training_signature) is taken as it is;
+    weights this node did not record and cannot match stop it."""
     stage_outputs = False         # training writes its final files atomically, keeps checkpoints
     train_function = None         # 'module:function' with tasks.engine.entry's train() signature
     evaluation_sections = ("eval",)   # config sections that do not change the trained weights
 
     def requires(self):
-        return VerifyImages(split="train")
+        # "input": the name the training list had when it was the only requirement (the signature's key)
+        needs = {"input": VerifyImages(split="train")}
+        if self.validates():
+            needs["val"] = VerifyImages(split="val")
+        return needs
+
+    def validates(self) -> bool:
+        return bool(training_eval(self.model_config()))
 
     def signature_params(self):
         params = super().signature_params()
         params["config"] = {k: v for k, v in params["config"].items() if k not in self.evaluation_sections}
+        if self.validates():
+            params["config"]["eval"] = training_eval(self.model_config())
         params["world_size"] = self.world_size()
         return params
 
     def digested_outputs(self):
-        return ("weights", "config")   # what evaluation and export read
+        # what evaluation and export read
+        return ("weights", "config", "best") if self.validates() else ("weights", "config")
 
     def outputs(self):
         folder = self.model_dir()
-        return {"weights": folder / "model_final.pdparams", "config": folder / "config_used.yml",
-                "log": folder / "train_log.csv", "curves": folder / "curves.png"}
+        outputs = {"weights": folder / "model_final.pdparams", "config": folder / "config_used.yml",
+                   "log": folder / "train_log.csv", "curves": folder / "curves.png"}
+        if self.validates():
+            outputs.update({"best": folder / "model_best.pdparams", "val_log": folder / "val_log.csv"})
+        return outputs
 
     def manifest_path(self):
         return self.model_dir() / "train.manifest.json"
@@ -141,7 +158,14 @@ class TrainModel(LaunchParams, ModelConfigMixin, CachedTask):
         return data_root() / "downloads" / "pretrained"
 
     def train_ann(self):
-        return self.input().task.outputs()["verified"]
+        return self.requires()["input"].outputs()["verified"]
+
+    def val_list(self) -> dict:
+        """The val list training scores (`eval.interval`) as train functions take it; {} without."""
+        if not self.validates():
+            return {}
+        return {"val_ann": self.requires()["val"].outputs()["verified"],
+                "val_image_root": data_root() / IMAGE_LINKS[COCO_VAL_IMAGES]}
 
     def build(self, out):
         name = self.model_config()["name"]
@@ -155,7 +179,8 @@ class TrainModel(LaunchParams, ModelConfigMixin, CachedTask):
 
         if self.world_size() == 1:
             work_function(self.train_function)(self.training_config(), self.train_ann(), data_root(),
-                                               self.model_dir(), weights_dir=self.weights_dir(), on_epoch=on_epoch)
+                                               self.model_dir(), weights_dir=self.weights_dir(), on_epoch=on_epoch,
+                                               **self.val_list())
         else:
             self._launch(on_epoch)
         summary = orjson.loads((self.model_dir() / "train_summary.json").read_bytes())
@@ -168,9 +193,11 @@ class TrainModel(LaunchParams, ModelConfigMixin, CachedTask):
         folder = self.model_dir() / "launch"
         config_path = dump_config(self.training_config(), folder / "config.yml")
         script = importlib.util.find_spec(self.train_function.split(":")[0]).origin
+        val_args = [value for name, path in self.val_list().items()
+                    for value in (f"--{name.replace('_', '-')}", path)]
         cmd = launcher_command(script, ["--config", config_path, "--train-ann", self.train_ann(),
                                         "--image-root", data_root(), "--out", self.model_dir(),
-                                        "--weights-dir", self.weights_dir(), "--no-progress"],
+                                        "--weights-dir", self.weights_dir(), "--no-progress", *val_args],
                                devices=self.training_config()["train"].get("devices", [0]), log_dir=folder,
                                gpu=pick_device().startswith("gpu"), nnodes=self.nnodes, master=self.master,
                                node_rank=self.node_rank)
@@ -218,7 +245,8 @@ class TrainModel(LaunchParams, ModelConfigMixin, CachedTask):
 
 class EvaluateModel(ModelConfigMixin, CachedTask):
     """The trained model scored on COCO val2017 with pycocotools; eval/ holds metrics.json,
-    the results file and drawn images."""
+    the results file and drawn images. It scores the weights `eval.weights` names:
+    model_final.pdparams (final, the default) or model_best.pdparams (best, with `eval.interval`)."""
     train_node = None             # the TrainModel subclass
     evaluate_function = None      # 'module:function'(config, weights, val_ann, image_root, out_dir)
     reported_metrics = ()         # metrics kept in the manifest and logged
@@ -235,11 +263,13 @@ class EvaluateModel(ModelConfigMixin, CachedTask):
 
     def build(self, out):
         val_ann = self.requires()["val"].outputs()["verified"]
-        self.progress("evaluating on val2017")
+        which = validation_settings(self.model_config())["weights"]
+        self.progress(f"evaluating the {which} weights on val2017")
+        trained = self.requires()["model"].outputs()
         metrics = work_function(self.evaluate_function)(
-            self.model_config(), self.requires()["model"].outputs()["weights"], val_ann,
+            self.model_config(), trained["best" if which == "best" else "weights"], val_ann,
             data_root() / IMAGE_LINKS[COCO_VAL_IMAGES], out["folder"])
         reported = {k: metrics[k] for k in self.reported_metrics}
-        log.info("%s on %s: %s", self.model_config()["name"], val_ann,
+        log.info("%s (%s weights) on %s: %s", self.model_config()["name"], which, val_ann,
                  " ".join(f"{k}={v:.3f}" for k, v in reported.items()))
-        return reported
+        return {**reported, "weights": which}

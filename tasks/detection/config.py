@@ -6,6 +6,7 @@ arguments they take; batch transforms only in the batch pipeline, which pads the
 """
 from tasks.common import config as common
 from tasks.common.config import ConfigError  # noqa: F401 (this module's API)
+from tasks.common.validation import validation_problems
 
 from .transforms import TRANSFORMS, BatchTransform, PadGT
 
@@ -31,7 +32,7 @@ def picodet_rules(cfg: dict) -> list:
     if cfg["model"]["num_levels"] < len(cfg["model"]["feature_maps"]):
         problems.append(("model/num_levels", f"{cfg['model']['num_levels']} is fewer than the backbone's "
                                              f"feature maps {cfg['model']['feature_maps']}"))
-    return problems
+    return problems + validation_problems(cfg)
 
 
 def validate_config(cfg: dict, source="<config>") -> dict:

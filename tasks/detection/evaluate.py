@@ -38,7 +38,7 @@ from tasks.detection.config import load_config
 from tasks.detection.dataset import build_detection_loader
 from tasks.detection.nms import multiclass_nms
 
-__all__ = ["evaluate", "detect", "bbox_results", "bbox_eval", "STAT_NAMES"]
+__all__ = ["evaluate", "score_model", "detect", "bbox_results", "bbox_eval", "STAT_NAMES"]
 
 # COCOeval(iouType='bbox').stats in order; "AR" is AR@100 (maxDets 100), as COCO reports it.
 STAT_NAMES = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR", "ARs", "ARm", "ARl")
@@ -137,6 +137,14 @@ def draw_results(detections: dict, dataset, vis_dir: Path, num_vis: int) -> list
     return written
 
 
+def score_model(config: dict, model, loader, val_ann, progress=True) -> tuple:
+    """(bbox_eval's scores, `detect`'s detections, COCO results) of `model` on `loader` (the eval
+    loader of `val_ann`): what `evaluate` reports, and what validation during training logs."""
+    detections = detect(config, model, loader, progress=progress)
+    results = bbox_results(detections)
+    return bbox_eval(val_ann, results), detections, results
+
+
 def evaluate(config: dict, weights, val_ann, image_root, out_dir, *, num_vis=8, progress=True) -> dict:
     """Score `weights` on the persons of `val_ann` (file_name relative to `image_root`); write
     metrics.json, bbox_results.json and vis/ into `out_dir`. Returns the metrics dict
@@ -147,11 +155,9 @@ def evaluate(config: dict, weights, val_ann, image_root, out_dir, *, num_vis=8, 
         raise ValueError(f"{val_ann}: no image to evaluate on")
     model = build_model(config)
     load_state(model, str(weights))
-    detections = detect(config, model, loader, progress=progress)
-    results = bbox_results(detections)
+    scores, detections, results = score_model(config, model, loader, val_ann, progress=progress)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json(out_dir / "bbox_results.json", results)
-    scores = bbox_eval(val_ann, results)
     (out_dir / "vis").mkdir(exist_ok=True)
     drawn = draw_results(detections, dataset, out_dir / "vis", num_vis) if num_vis else []
     metrics = {name: round(scores[name], 4) for name in STAT_NAMES}

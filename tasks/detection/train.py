@@ -21,6 +21,7 @@ import paddle
 from tasks.detection.builders import build_loss, build_model
 from tasks.detection.config import load_config
 from tasks.detection.dataset import build_detection_loader
+from tasks.detection.evaluate import STAT_NAMES, score_model
 from tasks.engine import TrainAdapter, TrainData
 from tasks.engine.entry import run_cli, train_on_list, training_signature
 
@@ -30,8 +31,9 @@ __all__ = ["PicoDetTraining", "train", "training_signature"]
 class PicoDetTraining(TrainAdapter):
     """Whole images with padded person boxes; VFL + GIoU + DFL on the head's assigned anchors."""
 
-    def __init__(self, config: dict, train_ann, image_root):
+    def __init__(self, config: dict, train_ann, image_root, val_ann=None, val_image_root=None):
         self.config, self.train_ann, self.image_root = config, Path(train_ann), Path(image_root)
+        self.val_ann, self.val_image_root, self._val_loader = val_ann, val_image_root, None
         self.criterion = build_loss(config)
 
     def build_train_data(self, num_replicas, rank) -> TrainData:
@@ -52,10 +54,20 @@ class PicoDetTraining(TrainAdapter):
         return self.criterion(outputs, batch["gt_bbox"], batch["gt_class"], batch["pad_gt_mask"], epoch,
                               ignore_bbox=batch["ignore_bbox"])
 
+    def validate(self, model, epoch):
+        """EvaluateDetector's scores (person bbox AP) on the val list."""
+        if self._val_loader is None:
+            self._val_loader, _, dataset = build_detection_loader(self.config, self.val_ann, self.val_image_root,
+                                                                  train=False)
+            if len(dataset) == 0:
+                raise ValueError(f"{self.val_ann}: no image to validate on")
+        scores, _, _ = score_model(self.config, model, self._val_loader, self.val_ann, progress=False)
+        return {name: scores[name] for name in STAT_NAMES}
+
 
 def train(config: dict, train_ann, image_root, out_dir, **options) -> dict:
     """Train PicoDet on `train_ann` (COCO, file_name relative to `image_root`) into `out_dir`;
-    options: signature (default `training_signature`), device, resume, max_epochs, progress,
+    options: val_ann, val_image_root (for `eval.interval`), device, resume, max_epochs, progress,
     on_epoch (tasks.engine)."""
     return train_on_list(PicoDetTraining, config, train_ann, image_root, out_dir, **options)
 

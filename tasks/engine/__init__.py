@@ -38,12 +38,16 @@ call runs under AMP autocast on GPU, so cast outputs to float32 before a loss th
 `static_assigner_epoch`, TaskAligned after). Optional: `batch_samples(batch)` (default
 `batch["image"].shape[0]`), `load_pretrained(model, path)` (the start weights of a fresh run
 from `train.pretrained`; default a strict tasks.common.weights.load_state) and the class
-attribute `find_unused_parameters` (paddle.DataParallel's flag). The engine reads from the
-config only `name`, `train` (epochs, snapshot_epoch, keep_checkpoints, keep_signatures, amp,
-seed, pretrained, use_ema, ema_decay) and `optimizer`; everything else is the adapter's.
-An adapter built as `AdapterClass(config, train_ann, image_root)` gets its `train(...)` on a
-COCO list and its command line from tasks.engine.entry (train_on_list, run_cli,
-training_signature), so a model's training module is its adapter and two one-line functions.
+attribute `find_unused_parameters` (paddle.DataParallel's flag), and `validate(model, epoch) ->
+{metric: value}` (the model's own evaluation on a val list) for `eval.interval`: every that many
+epochs the writer scores a copy holding the final-weights-so-far into val_log.csv and keeps the
+best by `eval.key_metric` in model_best.pdparams (tasks.engine.validation). The engine reads
+from the config only `name`, `train` (epochs, snapshot_epoch, keep_checkpoints, keep_signatures,
+amp, seed, pretrained, use_ema, ema_decay), `optimizer` and `eval.interval` / `eval.key_metric`;
+everything else is the adapter's.
+An adapter built as `AdapterClass(config, train_ann, image_root, val_ann, val_image_root)` gets
+its `train(...)` on a COCO list and its command line from tasks.engine.entry (train_on_list,
+run_cli, training_signature), so a model's training module is its adapter and two one-line functions.
 """
 from tasks.engine.adapter import TrainAdapter, TrainData
 from tasks.engine.loop import train

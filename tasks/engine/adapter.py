@@ -46,6 +46,12 @@ class TrainAdapter:
         """Samples in `batch` (for samples/s)."""
         return int(batch["image"].shape[0])
 
+    def validate(self, model, epoch: int) -> dict:
+        """{metric: value} of `model` on the val list with the model's own evaluation code, for
+        `eval.interval`; `model` is a fresh copy holding the weights to score (the EMA weights
+        when EMA is on); `epoch`: epochs done. Called by the writer process only."""
+        raise NotImplementedError(f"{type(self).__name__} has no validation (eval.interval is set)")
+
     def load_pretrained(self, model, path):
         """Start weights of a fresh run (`train.pretrained`); strict by default."""
         load_state(model, str(path))

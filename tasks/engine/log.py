@@ -1,4 +1,5 @@
-"""train_log.csv (one row per optimizer step) and curves.png.
+"""train_log.csv (one row per optimizer step) and curves.png (with the val metrics of
+val_log.csv, tasks.engine.validation, when the run validates).
 
 Columns: step, epoch, lr, then the adapter's loss components in its order ("loss", the total,
 first). Values are written as Python's shortest exact repr, so a log read back gives the
@@ -69,15 +70,20 @@ def read_log(path) -> dict:
     return {k: np.array([float(r[k]) if r[k] != "" else np.nan for r in rows]) for k in fields}
 
 
-def plot_curves(log_path, png_path) -> Path:
-    """Every loss column (the total with a moving average) and the lr against the step, as a PNG."""
+def plot_curves(log_path, png_path, val_log_path=None) -> Path:
+    """Every loss column (the total with a moving average) and the lr against the step, as a PNG;
+    with `val_log_path` a second panel of every val metric at the step it was measured."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     log = read_log(log_path)
     steps = log.get("step", np.zeros(0))
-    fig, (ax_loss, ax_lr) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+    panels = 3 if val_log_path is not None else 2
+    fig, axes = plt.subplots(panels, 1, figsize=(8, 3 * panels), sharex=True)
+    ax_loss, ax_lr = axes[0], axes[-1]
+    if val_log_path is not None:
+        _plot_val(axes[1], read_log(val_log_path))
     for name in (k for k in log if k not in FIXED_FIELDS):
         ax_loss.plot(steps, log[name], lw=0.6, alpha=0.6 if name == "loss" else 0.9, label=name)
     total = log.get("loss", np.zeros(0))
@@ -97,3 +103,10 @@ def plot_curves(log_path, png_path) -> Path:
         fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
     return Path(png_path)
+
+
+def _plot_val(ax, val_log: dict):
+    for name in (k for k in val_log if k not in ("epoch", "step")):
+        ax.plot(val_log["step"], val_log[name], marker="o", lw=1, label=name)
+    ax.set_ylabel("val metric")
+    ax.legend(fontsize="x-small", ncol=2)

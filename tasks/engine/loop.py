@@ -19,6 +19,7 @@ from tasks.engine.log import StepLog, plot_curves
 from tasks.engine.optimizer import build_optimizer
 from tasks.engine.runtime import (pick_device, random_states, restore_random_states, seed_everything,
                                   start_processes)
+from tasks.engine.validation import VAL_LOG, is_due, start_validation
 
 log = logging.getLogger(__name__)
 
@@ -83,16 +84,17 @@ def _run(adapter, config, out_dir, signature, device, resume, max_epochs, progre
             seed_everything(seed + rank + step)
     else:
         _load_start_weights(adapter, model, train_cfg, pretrain_weights)
-    last_losses = dict(state["losses"])
+    last_losses, best = dict(state["losses"]), state.get("best")
     del state
     net = (paddle.DataParallel(model, find_unused_parameters=adapter.find_unused_parameters)
            if world_size > 1 else model)
 
-    step_log = None
+    step_log = validation = None
     if is_writer:
         store.claim(clear=not resume)
         dump_config(config, out_dir / "config_used.yml")
         step_log = StepLog(out_dir / "train_log.csv", start_step=step)
+        validation = start_validation(adapter, config, out_dir, start_epoch, best)
     bar = progress_bar(total=epochs * steps_per_epoch, initial=min(step, epochs * steps_per_epoch), unit="step",
                        dynamic_ncols=True, enabled=progress and is_writer, desc=config["name"])
     started, samples_seen = time.perf_counter(), 0
@@ -132,9 +134,14 @@ def _run(adapter, config, out_dir, signature, device, resume, max_epochs, progre
                                 samples_s=f"{rate:.1f}")
                 bar.update(1)
             done = epoch + 1
+            if is_due(config, done, total_epochs):
+                if validation is not None:
+                    validation.run(_final_weights(model, ema), done, step)
+                if world_size > 1:   # the others wait for the writer's validation
+                    dist.barrier()
             if is_writer and (done % int(train_cfg["snapshot_epoch"]) == 0 or done == epochs):
                 store.save(_checkpoint(model, optimizer, ema, scaler, done, step, steps_per_epoch, last_losses,
-                                       signature), done)
+                                       signature, validation), done)
             if is_writer and on_epoch is not None:
                 on_epoch(done, epochs, last_losses["loss"])
     finally:
@@ -151,11 +158,13 @@ def _run(adapter, config, out_dir, signature, device, resume, max_epochs, progre
         "signature": signature, "resumed_from": str(resumed_from) if resumed_from else None,
     }
     if is_writer:
-        weights = ema.weights(model) if ema is not None else model.state_dict()
         with atomic_path(out_dir / "model_final.pdparams") as tmp:
-            paddle.save(weights, str(tmp))
+            paddle.save(_final_weights(model, ema), str(tmp))
             summary["weights_sha256"] = sha256_file(tmp)
-        plot_curves(out_dir / "train_log.csv", out_dir / "curves.png")
+        if validation is not None:
+            summary["validation"] = validation.summary()
+        plot_curves(out_dir / "train_log.csv", out_dir / "curves.png",
+                    val_log_path=out_dir / VAL_LOG if validation is not None else None)
         write_json(out_dir / "train_summary.json", summary, indent=True)
     if world_size > 1:
         dist.barrier()
@@ -174,13 +183,21 @@ def _load_start_weights(adapter, model, train_cfg, pretrain_weights):
         load_pretrain_weights(model, pretrain_weights)
 
 
-def _checkpoint(model, optimizer, ema, scaler, epoch, step, steps_per_epoch, losses, signature) -> dict:
+def _final_weights(model, ema) -> dict:
+    """What model_final.pdparams holds: the EMA weights when EMA is on, else the model's."""
+    return ema.weights(model) if ema is not None else model.state_dict()
+
+
+def _checkpoint(model, optimizer, ema, scaler, epoch, step, steps_per_epoch, losses, signature,
+                validation) -> dict:
     """Everything a resumed run needs to continue as if never stopped."""
     state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
              "epoch": epoch,    # epochs completed
              "step": step,      # optimizer steps completed
              "steps_per_epoch": steps_per_epoch, "losses": losses, "random": random_states(),
              "signature": signature}
+    if validation is not None and validation.state() is not None:
+        state["best"] = validation.state()   # the best so far survives a kill
     if ema is not None:
         state["ema"] = ema.state_dict()
     if scaler is not None:

@@ -3,6 +3,7 @@ TinyPose's rules across fields (joint ids, milestones, heatmap aspect ratio, pip
 entries that name a registered transform with arguments it takes)."""
 from tasks.common import config as common
 from tasks.common.config import ConfigError, deep_merge, dump_config  # noqa: F401 (this module's API)
+from tasks.common.validation import validation_problems
 
 from .codecs import CODECS
 from .transforms import TRANSFORMS
@@ -32,7 +33,7 @@ def tinypose_rules(cfg: dict) -> list:
     (iw, ih), (hw, hh) = cfg["model"]["input_size"], cfg["model"]["heatmap_size"]
     if iw * hh != ih * hw:
         problems.append(("model/heatmap_size", f"{[hw, hh]} has not the aspect ratio of input_size {[iw, ih]}"))
-    return problems
+    return problems + validation_problems(cfg)
 
 
 def validate_config(cfg: dict, source="<config>") -> dict:

@@ -32,7 +32,7 @@ from tasks.keypoint.cocoeval import STAT_NAMES, oks_eval, person_results
 from tasks.keypoint.config import load_config
 from tasks.keypoint.geometry import flip_test as flip_average, to_image_coords
 
-__all__ = ["evaluate", "predict_gt_boxes", "oks_eval"]
+__all__ = ["evaluate", "score_model", "predict_gt_boxes", "oks_eval"]
 
 
 def predict_gt_boxes(config, model, dataset, flip_test=True, progress=True) -> dict:
@@ -92,6 +92,15 @@ def draw_results(results, dataset, vis_dir: Path, num_vis: int, score_thr=0.3) -
     return written
 
 
+def score_model(config: dict, model, dataset, val_ann, *, flip_test: bool, progress=True) -> tuple:
+    """(oks_eval's scores, COCO results) of `model` on `dataset` (the eval dataset of `val_ann`):
+    what `evaluate` reports, and what validation during training logs."""
+    preds = predict_gt_boxes(config, model, dataset, flip_test=flip_test, progress=progress)
+    results = person_results(preds["image_id"], preds["keypoints"], preds["area"], preds["box_score"],
+                             in_vis_thre=config["eval"]["in_vis_thre"], oks_thre=config["eval"]["oks_thre"])
+    return oks_eval(val_ann, results), results
+
+
 def evaluate(config: dict, weights: Path, val_ann: Path, image_root: Path, out_dir: Path, *,
              flip_test=None, num_vis=8, progress=True) -> dict:
     """Score `weights` on `val_ann` with GT boxes; write metrics.json, results and drawings.
@@ -106,12 +115,9 @@ def evaluate(config: dict, weights: Path, val_ann: Path, image_root: Path, out_d
         raise ValueError(f"{val_ann}: no person to evaluate (stats: {dataset.stats})")
     model = build_model(config)
     load_state(model, str(weights))
-    preds = predict_gt_boxes(config, model, dataset, flip_test=flip_test, progress=progress)
-    results = person_results(preds["image_id"], preds["keypoints"], preds["area"], preds["box_score"],
-                             in_vis_thre=config["eval"]["in_vis_thre"], oks_thre=config["eval"]["oks_thre"])
+    scores, results = score_model(config, model, dataset, val_ann, flip_test=flip_test, progress=progress)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json(out_dir / "keypoints_results.json", results)
-    scores = oks_eval(val_ann, results)
     drawn = draw_results(results, dataset, out_dir / "vis", num_vis) if num_vis else []
     metrics = {name: round(scores[name], 4) for name in STAT_NAMES}
     metrics.update({

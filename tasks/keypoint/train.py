@@ -15,15 +15,18 @@ from tasks.engine import TrainAdapter, TrainData
 from tasks.engine.entry import run_cli, train_on_list
 from tasks.common.loader import build_loader
 from tasks.keypoint.builders import build_dataset, build_model
+from tasks.keypoint.cocoeval import STAT_NAMES
 from tasks.keypoint.config import load_config
+from tasks.keypoint.evaluate import score_model
 from tasks.keypoint.loss import KeypointMSELoss
 
 
 class TinyPoseTraining(TrainAdapter):
     """Top-down person crops with heatmap targets; heatmap MSE weighted by joint visibility."""
 
-    def __init__(self, config: dict, train_ann, image_root):
+    def __init__(self, config: dict, train_ann, image_root, val_ann=None, val_image_root=None):
         self.config, self.train_ann, self.image_root = config, train_ann, image_root
+        self.val_ann, self.val_image_root, self._val_dataset = val_ann, val_image_root, None
         self.criterion = KeypointMSELoss(config["loss"]["use_target_weight"], config["loss"]["loss_scale"])
 
     def build_train_data(self, num_replicas, rank) -> TrainData:
@@ -40,10 +43,21 @@ class TinyPoseTraining(TrainAdapter):
         heatmaps = model(batch["image"])
         return {"loss": self.criterion(heatmaps.astype("float32"), batch["target"], batch["target_weight"])}
 
+    def validate(self, model, epoch):
+        """EvaluateTinyPose's scores (GT boxes, the config's flip test) on the val list."""
+        if self._val_dataset is None:
+            self._val_dataset = build_dataset(self.config, self.val_ann, self.val_image_root, train=False)
+            if len(self._val_dataset) == 0:
+                raise ValueError(f"{self.val_ann}: no person to validate on (stats: {self._val_dataset.stats})")
+        scores, _ = score_model(self.config, model, self._val_dataset, self.val_ann,
+                                flip_test=self.config["eval"]["flip_test"], progress=False)
+        return {name: scores[name] for name in STAT_NAMES}
+
 
 def train(config: dict, train_ann, image_root, out_dir, **options) -> dict:
     """Train TinyPose on `train_ann` (COCO keypoints, file_name relative to `image_root`) into
-    `out_dir`; options: signature, device, resume, max_epochs, progress, on_epoch (tasks.engine)."""
+    `out_dir`; options: val_ann, val_image_root (for `eval.interval`), device, resume, max_epochs,
+    progress, on_epoch (tasks.engine)."""
     return train_on_list(TinyPoseTraining, config, train_ann, image_root, out_dir, **options)
 
 
