@@ -53,11 +53,12 @@ class ModelConfigMixin:
     def training_overrides(self, train_node) -> str:
         """`set` without the overrides of the sections that do not change `train_node`'s weights:
         what this node passes to the training it requires, so an evaluation-only change
-        does not retrain (`eval.interval` and `eval.key_metric` do change what training writes:
-        they are passed on)."""
+        does not retrain (`eval.interval` and `eval.key_metric` change what training writes when
+        the config validates during training: then they are passed on)."""
+        validates = bool(validation_settings(self.model_config())["interval"])
         return shlex.join(o for o in self.overrides()
                           if o.partition("=")[0].split(".")[0].strip() not in train_node.evaluation_sections
-                          or shapes_training(o))
+                          or (validates and shapes_training(o)))
 
     def model_dir(self):
         """models/<config name>, tagged when an upstream node runs a non-default variant."""
