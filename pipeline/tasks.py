@@ -6,7 +6,7 @@ inside the nodes' build() methods.
 from pipeline.data_nodes import (BuildMergedAnnotations, ConvertAIChallenger, DownloadArchive,
                                  ExtractArchive)
 from pipeline.deploy_nodes import (ConvertLiteModel, ExportInferenceModel, ExportLiteModels,
-                                   ExportOnnx)
+                                   ExportMobileBundle, ExportOnnx)
 from pipeline.detector_nodes import EvaluateDetector, TrainDetector
 from pipeline.keypoint_nodes import EvaluateTinyPose, TrainTinyPose
 from pipeline.pipeline_nodes import EvaluatePipeline
@@ -14,4 +14,4 @@ from pipeline.pipeline_nodes import EvaluatePipeline
 __all__ = ["DownloadArchive", "ExtractArchive", "ConvertAIChallenger", "BuildMergedAnnotations",
            "TrainTinyPose", "EvaluateTinyPose", "TrainDetector", "EvaluateDetector",
            "ExportInferenceModel", "ExportOnnx",
-           "ConvertLiteModel", "ExportLiteModels", "EvaluatePipeline"]
+           "ConvertLiteModel", "ExportLiteModels", "ExportMobileBundle", "EvaluatePipeline"]

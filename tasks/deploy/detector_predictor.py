@@ -11,15 +11,17 @@ program's inputs:
 * NMS in the graph (PaddleDetection's released deploy models): inputs ``image`` and
   ``scale_factor`` (and ``im_shape`` when present), outputs ``bbox`` [K, 6] (class, score,
   x1, y1, x2, y2 in original pixels) and ``bbox_num``;
-* without NMS: input ``image``, outputs decoded ``scores`` [B, C, N] and ``boxes`` [B, N, 4]
-  in input pixels; the boxes are scaled back and ``tasks.detection.nms.multiclass_nms``
-  runs with the ``NMS`` numbers of infer_cfg.yml.
+* without NMS: input ``image``, outputs decoded ``boxes`` [B, N, 4] in input pixels and
+  ``scores`` [B, C, N] (PaddleDetection's order; this project's exports before issue 24 gave
+  scores first: either is read, by shape); the boxes are scaled back and
+  ``tasks.detection.nms.multiclass_nms`` runs with the ``NMS`` numbers of infer_cfg.yml.
 """
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from tasks.deploy.decoded_outputs import boxes_and_scores
 from tasks.deploy.image_blob import ImageBlob
 from tasks.deploy.infer_cfg import read_detector_export
 from tasks.deploy.runtime_choice import open_runner
@@ -69,10 +71,7 @@ class DetectorPredictor:
             rows, count = outputs[0], int(np.asarray(outputs[1]).reshape(-1)[0])
             rows = np.asarray(rows, np.float32).reshape(-1, 6)[:count]
             return rows[(rows[:, 0] >= 0) & (rows[:, 1] >= min_score)]
-        scores, boxes = outputs
-        if scores.ndim != 3 or boxes.ndim != 3 or boxes.shape[-1] != 4 or scores.shape[2] != boxes.shape[1]:
-            raise ValueError(f"{self.model_dir}: detector outputs of shapes {[list(o.shape) for o in outputs]}; "
-                             "expected scores [B, C, N] and boxes [B, N, 4]")
+        boxes, scores = boxes_and_scores(outputs, str(self.model_dir))
         scale_y, scale_x = scale_factor[0]
         boxes = boxes[0] / np.array([scale_x, scale_y, scale_x, scale_y], np.float32)
         # multiclass_nms keeps scores > its threshold: just under min_score keeps those equal to it
