@@ -31,15 +31,15 @@ from tasks.detection.nms import multiclass_nms
 class DetectorPredictor:
     """Boxes of one image from a detector export (module docstring).
 
-    backend, threads, onnx_path, lite_python: as ``tasks.deploy.runtime_choice.open_runner``.
+    backend, threads, onnx_path, lite_python, device: as ``tasks.deploy.runtime_choice.open_runner``.
     """
 
-    def __init__(self, model_dir, backend="auto", threads=2, onnx_path=None, lite_python=None):
+    def __init__(self, model_dir, backend="auto", threads=2, onnx_path=None, lite_python=None, device="cpu"):
         self.model_dir = Path(model_dir)
         cfg = read_detector_export(self.model_dir)
         self.input_size, self.interp, self.nms = cfg["input_size"], cfg["interp"], cfg["nms"]
         self._to_input = ImageBlob(cfg["normalize"])
-        self.runner = open_runner(self.model_dir, backend, threads, onnx_path, lite_python)
+        self.runner = open_runner(self.model_dir, backend, threads, onnx_path, lite_python, device=device)
         self.backend = self.runner.backend
         self.with_nms = "scale_factor" in self.runner.input_names
         if not self.with_nms and len(self.runner.input_names) != 1:
@@ -78,6 +78,17 @@ class DetectorPredictor:
         threshold = max(float(self.nms["score_threshold"]), float(np.nextafter(np.float32(min_score), -1)))
         return multiclass_nms(boxes, scores[0], score_threshold=threshold, nms_threshold=self.nms["nms_threshold"],
                               nms_top_k=self.nms["nms_top_k"], keep_top_k=self.nms["keep_top_k"])
+
+    def best_score(self, outputs):
+        """The highest person (class 0) score in raw ``outputs`` (0.0 when there is none): what a
+        lower threshold would let through, for the hint when no person is found."""
+        if self.with_nms:
+            count = int(np.asarray(outputs[1]).reshape(-1)[0])
+            rows = np.asarray(outputs[0], np.float32).reshape(-1, 6)[:count]
+            scores = rows[rows[:, 0] == 0, 1]
+        else:
+            scores = np.asarray(boxes_and_scores(outputs, str(self.model_dir))[1])[:, 0]
+        return float(scores.max()) if scores.size else 0.0
 
     def detect(self, image_bgr, min_score=0.0):
         """Detections of one BGR image ([K, 6] rows, ``postprocess``)."""
