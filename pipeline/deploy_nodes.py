@@ -128,7 +128,8 @@ class ExportInferenceModel(ModelSourceMixin, CachedTask):
         from tasks.deploy.artifacts import export_model
         self.progress(f"exporting {self.export_name()}")
         return export_model(self.model_config(), self.weights_path(), out["model_dir"],
-                            check_images=self.check_images(), fuse_normalize=self.fuse_normalize, with_nms=not self.without_nms)
+                            check_images=self.check_images(), fuse_normalize=self.fuse_normalize,
+                            with_nms=not self.without_nms)
 
 
 class ExportOnnx(ModelSourceMixin, CachedTask):

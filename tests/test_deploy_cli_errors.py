@@ -56,6 +56,10 @@ def _runs(capsys, *argv):
     return capsys.readouterr()
 
 
+def _count(frames):
+    return f"{frames} frame" + ("s" if frames != 1 else "")
+
+
 def _copy_export(tinypose_export, folder, keep_onnx=False):
     shutil.copytree(tinypose_export, folder, ignore=None if keep_onnx else shutil.ignore_patterns("model.onnx"))
     return folder
@@ -150,7 +154,7 @@ def test_never_writes_over_what_it_did_not_write(tinypose_export, inputs, tmp_pa
 def test_damaged_images_and_frames_are_named_skipped_and_counted(tinypose_export, inputs, tmp_path, capsys):
     result = _runs(capsys, "--model", tinypose_export, "--image-dir", inputs["folder"], "--out", tmp_path / "f")
     summary = result.out.strip().splitlines()[-1]
-    assert "tinypose-infer: 2 images (1 not read), 1 person" in summary
+    assert "tinypose-infer: 1 image read, 1 not read, 1 person" in summary
     assert "b_cut.jpg not read: cannot use image" in summary and "truncated JPEG" in summary
     assert not (tmp_path / "f" / "b_cut.jpg").exists()
     message = _fails(capsys, "--model", tinypose_export, "--image", inputs["cut_image"], "--out", tmp_path / "g")
@@ -159,7 +163,7 @@ def test_damaged_images_and_frames_are_named_skipped_and_counted(tinypose_export
     summary = result.out.strip().splitlines()[-1]
     frames = json.loads((tmp_path / "v" / "keypoints.json").read_text())
     decoded = len(frames)   # the whole image is one person: one record per decoded frame
-    assert 0 < decoded < 8 and f"{decoded} frames (1 not read)" in summary
+    assert 0 < decoded < 8 and f"{_count(decoded)} read, {8 - decoded} not read" in summary
     assert f"cut.avi#{decoded}-7 not read: {8 - decoded} frames of the 8 the container announces" in summary
 
 

@@ -207,8 +207,9 @@ def summary_line(args, media, pipeline, summary):
         threads, ahead = detector_threads(args, media)
         where = f" a frame ahead on {_count(threads, 'thread')}" if ahead else ""
         runtimes = f"detector {detector_boxes(args, pipeline).detector.backend}{where}, keypoints {runtimes}"
-    not_read = f" ({len(summary['failed'])} not read)" if summary["failed"] else ""
-    return (f"tinypose-infer: {_count(summary['frames'], noun)}{not_read}, {_count(summary['persons'], 'person')} "
+    read = f"{_count(summary['frames'], noun)} read, {summary['not_read']} not read" if summary["not_read"] else \
+        _count(summary["frames"], noun)
+    return (f"tinypose-infer: {read}, {_count(summary['persons'], 'person')} "
             f"({runtimes}, {_count(args.threads, 'thread')}); wrote {summary['drawn']} and {summary['results']}"
             + "".join(f"; {n}" for n in notes))
 
@@ -220,10 +221,10 @@ def progress_bar(media):
         return None
     from tqdm import tqdm
 
-    # disable=None: off when stderr is no terminal; left to tqdm when TQDM_DISABLE is set (it reads it)
-    terminal_only = {} if "TQDM_DISABLE" in os.environ else {"disable": None}
+    # disable=None: tqdm turns the bar off when the stream is no terminal
+    disabled = os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false", "no")
     return tqdm(total=media.total, unit="frame" if media.is_video else "image", desc="tinypose-infer",
-                leave=False, **terminal_only)
+                leave=False, file=sys.stderr, disable=True if disabled else None)
 
 
 def _runtime_notes(pipeline):

@@ -71,7 +71,8 @@ def _detector_section(m):
                   f"{cfg['draw_threshold']}."]
     else:
         lines += ["Outputs, in PaddleDetection's order for an export without NMS: `boxes` [B, N, 4] "
-                  "(x1y1x2y2, network-input pixels), then `scores` [B, 1, N]; divide boxes by `scale_factor` and run multiclass NMS in the app "
+                  "(x1y1x2y2, network-input pixels), then `scores` [B, 1, N]; divide boxes by `scale_factor` "
+                  "and run multiclass NMS in the app "
                   f"(score > {nms['score_threshold']}, IoU {nms['nms_threshold']})."]
     check = m["x86_fp32_check"]
     lines += ["", f"Checked: x86 FP32 twin vs Paddle inference on {m['input_shapes'][0][0]} check images, "

@@ -202,7 +202,9 @@ def run(pipeline, media, out_dir, *, score_thr=0.3, draw_boxes=True, progress=No
         boxes_ahead=False):
     """``pipeline`` (a ``JointPipeline``) on every frame of ``media``
     (``tasks.deploy.media.open_input``); writes the drawn frames and ``keypoints.json`` into
-    ``out_dir``, never over a file it did not write there (``tasks.deploy.out_folder.claim``). Returns a summary dict (frames, persons, boxes_below_thr, failed, paths, times).
+    ``out_dir``, never over a file it did not write there (``tasks.deploy.out_folder.claim``).
+    Returns a summary dict (frames, persons, boxes_below_thr, failed (name, reason), not_read,
+    paths, times).
 
     With ``background_io`` the next frame is decoded and the last one drawn and written in
     background threads while the networks run (``tasks.deploy.background``; frames are written
@@ -259,5 +261,6 @@ def run(pipeline, media, out_dir, *, score_thr=0.3, draw_boxes=True, progress=No
     times.wall_seconds += time.perf_counter() - start
     results = write_json(out_dir / RESULTS_NAME, check_schema(records, RESULTS_SCHEMA, out_dir / RESULTS_NAME))
     return {"frames": frames, "persons": persons, "boxes_below_thr": pipeline.boxes_below_thr,
-            "failed": list(media.failed), "results": str(results), "drawn": str(drawn),
+            "failed": list(media.failed), "not_read": getattr(media, "not_read", len(media.failed)),
+            "results": str(results), "drawn": str(drawn),
             "seconds": dict(times.seconds)}

@@ -172,8 +172,8 @@ def compare_outputs(expected, actual, tol, *, score_floor=None):
     tol: one tolerance for every output, or one per output (a detector's boxes are in pixels:
     ``tasks.deploy.detector_graph.output_tolerances``).
     score_floor: the NMS score threshold of a detector. Without NMS in the graph (outputs boxes
-    [B, N, 4] and scores [B, C, N], either order: ``tasks.deploy.decoded_outputs``), compare only the boxes of anchors whose best expected score
-    reaches it: the others can never become detections, and with large regression logits
+    [B, N, 4] and scores [B, C, N], either order: ``tasks.deploy.decoded_outputs``), compare only
+    the boxes of anchors whose best expected score reaches it: the others can never become detections, and with large regression logits
     (synthetic weights: ~5e3) a 1e-5 relative difference moves their distribution's mean by
     0.1 px; every score is compared. With NMS in the graph (outputs bbox [K, 6], bbox_num [B]),
     rows scoring at least ``NMS_STABLE_SCORE`` (and the floor + ``SCORE_TOL``) are matched per

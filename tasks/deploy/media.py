@@ -1,7 +1,8 @@
 """Inputs (an image, a folder of images, a video, a camera) as ``Frame``s, and the drawn video's writer.
 
 A damaged input is never drawn as if it were whole: an image cv2 cannot decode, or a JPEG or
-PNG cut short (cv2 decodes what is there and greys the rest, with only a libjpeg warning), and
+PNG cut short (``cv2.imread`` decodes what is there and greys the rest, with only a libjpeg
+warning; it is named as cut short whatever the decoder does), and
 the frames of a video that cannot be decoded are reported in ``failed`` (name, reason) and
 skipped; the rest of a folder or video still runs.
 """
@@ -49,12 +50,12 @@ def read_image(path):
         data = path.read_bytes()
     except OSError as exc:
         raise MediaError(f"cannot read image {path}: {exc.strerror or exc}") from exc
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
-    if image is None:
-        raise MediaError(f"cannot read image {path}: not an image, or a format cv2 does not decode")
     reason = truncation(data, path.suffix)
     if reason:
         raise MediaError(f"cannot use image {path}: {reason}")
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
+    if image is None:
+        raise MediaError(f"cannot read image {path}: not an image, or a format cv2 does not decode")
     return image
 
 
@@ -81,6 +82,11 @@ class ImageInput:
         self.failed = []
         self.total = len(self.files)
 
+    @property
+    def not_read(self):
+        """How many images were not read (each is one ``failed`` entry)."""
+        return len(self.failed)
+
     def __iter__(self):
         for index, path in enumerate(self.files):
             try:
@@ -105,6 +111,7 @@ class VideoInput:
     def __init__(self, path):
         self.path = Path(path)
         self.skipped, self.failed = [], []
+        self.not_read = 0   # frames; a run of lost frames is one ``failed`` entry
         if not self.path.is_file():
             raise MediaError(f"video {self.path} does not exist")
         capture = cv2.VideoCapture(str(self.path))
@@ -146,6 +153,7 @@ class VideoInput:
         if not indices:
             return
         name = f"{self.path.name}#{indices[0]}" + (f"-{indices[-1]}" if len(indices) > 1 else "")
+        self.not_read += len(indices)
         what = f"{len(indices)} frames" if len(indices) > 1 else "the frame"
         self.failed.append((name, f"{what} of the {self.total} the container announces could not be decoded "
                                   "(a damaged or cut file?)"))
@@ -161,7 +169,7 @@ class CameraInput:
     def __init__(self, index):
         self.index = int(index)
         self.path = Path(f"camera{self.index}.mp4")
-        self.skipped, self.failed, self.total = [], [], None
+        self.skipped, self.failed, self.total, self.not_read = [], [], None, 0
         self._capture = cv2.VideoCapture(self.index)
         ok, frame = self._capture.read() if self._capture.isOpened() else (False, None)
         if not ok:
