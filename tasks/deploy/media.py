@@ -27,16 +27,19 @@ class MediaError(ValueError):
 
 # consecutive undecodable frames after which the rest of a video counts as lost (a cut file)
 MAX_BAD_FRAMES = 3
+JPEG_START, PNG_START = b"\xff\xd8", b"\x89PNG\r\n\x1a\n"
 
 
 def truncation(data: bytes, suffix: str):
-    """Why the encoded image ``data`` is cut short, or None. A JPEG must close with its end-of-image
-    marker after the last scan (inside scan data 0xFF is always stuffed, so the marker cannot occur
-    there by chance); a PNG must hold its IEND chunk."""
+    """Why the encoded image ``data`` is cut short, or None (also for what is no JPEG or PNG at all:
+    the decoder names that). A JPEG must close with its end-of-image marker after the last scan
+    (inside scan data 0xFF is always stuffed, so the marker cannot occur there by chance); a PNG
+    must hold its IEND chunk."""
     suffix = suffix.lower()
-    if suffix in (".jpg", ".jpeg") and data.find(b"\xff\xd9", max(data.rfind(b"\xff\xda"), 0)) < 0:
+    if (suffix in (".jpg", ".jpeg") and data.startswith(JPEG_START)
+            and data.find(b"\xff\xd9", max(data.rfind(b"\xff\xda"), 0)) < 0):
         return "truncated JPEG: no end-of-image marker after the scan data"
-    if suffix == ".png" and data.rfind(b"IEND") < 0:
+    if suffix == ".png" and data.startswith(PNG_START) and data.rfind(b"IEND") < 0:
         return "truncated PNG: no IEND chunk"
     return None
 
