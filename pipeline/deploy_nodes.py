@@ -29,6 +29,7 @@ from tasks.models import WITH_NMS
 TRAIN_NODES = {"TinyPose": TrainTinyPose, "PicoDet": TrainDetector}
 DEFAULT_LITE_CONFIGS = ["configs/tinypose_128x96.yml", "configs/tinypose_256x192.yml",
                         "configs/picodet_s_192_pedestrian.yml", "configs/picodet_s_320_pedestrian.yml"]
+DEFAULT_BUNDLE_CONFIGS = {"det": "configs/picodet_s_192_pedestrian.yml", "keypoint": "configs/tinypose_128x96.yml"}
 
 
 def check_paths() -> dict:
@@ -234,9 +235,9 @@ class ExportMobileBundle(CachedTask):
     precision's `.nb` and to ONNX, every file checked, in one bundle keyed by the pair:
     <data_root>/bundles/<det name>+<keypoint name>/ with manifest.json, README.md and
     mobile/<precision>/ (PaddleDetection's C++ Lite demo layout). Another pair never writes there."""
-    det_config = luigi.Parameter(default="configs/picodet_s_192_pedestrian.yml", description="detector YAML")
+    det_config = luigi.Parameter(default=DEFAULT_BUNDLE_CONFIGS["det"], description="detector YAML")
     det_weights = luigi.Parameter(default="", description="the detector's .pdparams (default: train it)")
-    keypoint_config = luigi.Parameter(default="configs/tinypose_128x96.yml", description="keypoint model YAML")
+    keypoint_config = luigi.Parameter(default=DEFAULT_BUNDLE_CONFIGS["keypoint"], description="keypoint model YAML")
     keypoint_weights = luigi.Parameter(default="", description="the keypoint model's .pdparams (default: train it)")
     precisions = luigi.ListParameter(default=list(PRECISIONS))
     fuse_normalize = luigi.BoolParameter(default=False)
