@@ -107,12 +107,15 @@ def test_each_bundle_holds_both_models_checked(bundles, pair):
         is_det = name.startswith("picodet")
         # checked on the rendered persons: two whole images for the detector, four person crops
         assert model["input_shapes"] == ([[2, 3, det_size, det_size], [2, 2]] if is_det else [kpt_input]), name
+        if is_det:   # detection rows were there to compare, not an empty check
+            assert model["x86_fp32_check"]["rows_compared"] > 0, name
         if model["precision"] == "fp16":
             assert model["fp16_weight_rounding"]["ok"], name
     onnx = {entry["name"]: entry for entry in manifest["onnx"]}
     assert len(onnx) == 2 and all(entry["check"]["ok"] for entry in onnx.values())
     det_onnx = next(entry for name, entry in onnx.items() if name.endswith("_no_nms"))
     # PaddleDetection's order without NMS: boxes [B, N, 4], then scores [B, 1, N]
+    assert det_onnx["check"]["boxes_compared"] > 0
     boxes_shape, scores_shape = det_onnx["check"]["output_shapes"]
     assert boxes_shape[2] == 4 and scores_shape[1] == 1 and boxes_shape[1] == scores_shape[2]
     for precision in ("fp32", "fp16"):
