@@ -112,5 +112,5 @@ def open_runner(model_dir, backend="auto", threads=2, onnx_path=None, lite_pytho
             raise error(f"{model_dir}: onnxruntime: {reason}") from exc
     runner = _paddle_runner(model_dir, threads, device, tried=f"onnxruntime: {reason}; ")
     runner.fallback = f"onnxruntime could not run it ({reason}); paddle.inference runs it"
-    log.warning("%s: %s", model_dir, runner.fallback)
+    log.info("%s: %s", model_dir, runner.fallback)   # tinypose-infer prints it as a note
     return runner
