@@ -5,8 +5,8 @@ input (``tasks.deploy.check_inputs``: heatmap argmax ties move keypoints by whol
 detector's scores on noise are ill-conditioned: with the synthetic PicoDet 320 weights the
 export's boxes differed from the dygraph model's by 0.46 px on N(0, 1) noise). These are the
 sample dataset's stick figures (``tasks.sample.scenes``): whole persons on a plain background,
-the scenes the demo's detector is trained on (the tests' sample detector finds them about as
-well as the sample's own val persons: docs/deployment.md), drawn from fixed seeds, so every run
+the scenes the demo's detector is trained on (the tests' sample detector finds most of them at
+low scores, as it does the sample's own val persons: docs/deployment.md), drawn from fixed seeds, so every run
 and every machine checks on the same pixels.
 
     rendered_scenes()                  -> [(image BGR, person boxes [P, 4] x, y, w, h)]
