@@ -202,8 +202,9 @@ def test_progress_bar_on_a_terminal_only(tinypose_export, inputs, tmp_path, monk
         monkeypatch.delenv("TQDM_DISABLE", raising=False)
     assert main(["--model", str(tinypose_export), "--video", str(inputs["video"]), "--out", str(tmp_path)]) == 0
     shown = terminal.getvalue()
-    assert ("8/8" in shown and "tinypose-infer" in shown) is not disabled, shown
+    # tqdm redraws at most every 0.1 s: how far it got depends on speed, its "n/8" total does not
+    assert ("tinypose-infer:" in shown and "/8 [" in shown) is not disabled, shown
     plain = io.StringIO()   # not a terminal: no bar
     monkeypatch.setattr("sys.stderr", plain)
     assert main(["--model", str(tinypose_export), "--video", str(inputs["video"]), "--out", str(tmp_path)]) == 0
-    assert "8/8" not in plain.getvalue()
+    assert plain.getvalue() == ""
