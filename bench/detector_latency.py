@@ -32,6 +32,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from deploy_latency import measure_in_child, summary  # noqa: E402
+from tasks.deploy.decoded_outputs import boxes_and_scores  # noqa: E402
 from tasks.deploy.export import export_inference_model  # noqa: E402
 from tasks.deploy.lite import convert_lite, run_lite_x86  # noqa: E402
 from tasks.deploy.onnx import export_onnx  # noqa: E402
@@ -75,7 +76,7 @@ def prepare(name, config, out):
 def nms_ms(config, files, shape, repeat=50):
     """Milliseconds of the project's numpy NMS on the decoded outputs of the fixed input."""
     x = np.random.default_rng(0).uniform(0, 1, shape).astype(np.float32)
-    scores, boxes = run_lite_x86(files["lite_x86"], [x], threads=THREADS)
+    boxes, scores = boxes_and_scores(run_lite_x86(files["lite_x86"], [x], threads=THREADS))
     times = []
     for _ in range(repeat):
         start = time.perf_counter()

@@ -115,6 +115,7 @@ def measure(runtime, det_dir, kpt_dir, iters, warmup):
     detector's boxes scoring at least 0.5 before and after NMS) for one runtime, in this process;
     the stages are the joint command's (``tasks.deploy.joint.STAGES``)."""
     from tasks.deploy.boxes import Frame
+    from tasks.deploy.decoded_outputs import boxes_and_scores
     from tasks.deploy.detector_predictor import DetectorPredictor
     from tasks.deploy.joint import JointPipeline, StageTimes
     from tasks.deploy.predictor import KeypointPredictor
@@ -123,7 +124,7 @@ def measure(runtime, det_dir, kpt_dir, iters, warmup):
     keypoints = KeypointPredictor(kpt_dir, backend=runtime, threads=THREADS)
     image, boxes = frame_and_boxes()
     frame = Frame(0, "bench.png", image)
-    scores = detector.infer(*detector.preprocess(image))[0]
+    scores = boxes_and_scores(detector.infer(*detector.preprocess(image)))[1]
     counts = {"candidates": int((scores >= 0.5).sum()), "kept": len(detector.detect(image, min_score=0.5))}
     times, stages = {}, {}
     for case, persons in PERSONS.items():

@@ -4,7 +4,15 @@ Every node takes a model config of any architecture (TinyPose, PicoDet): its `ar
 picks the node that trains it (`TRAIN_NODES`). A detector is exported with NMS in the graph
 (PaddleDetection's default; what Paddle-Lite and its C++ demo run) or, with `--without-nms`,
 without it (what ONNX gets: paddle2onnx's NMS runs batch 1 only).
+
+Every artifact is checked numerically on fixed images: a model the DAG trained on the first
+persons of COCO val2017 (training needs COCO anyway), a model given by `--weights` on the
+rendered persons of `tasks.deploy.rendered_persons`, so released `.pdparams` files need no
+data set at all. `ExportMobileBundle` takes a detector and a keypoint model, each either way.
 """
+import tempfile
+from pathlib import Path
+
 import luigi
 
 from pipeline.base import CachedTask
@@ -21,12 +29,24 @@ from tasks.models import WITH_NMS
 TRAIN_NODES = {"TinyPose": TrainTinyPose, "PicoDet": TrainDetector}
 DEFAULT_LITE_CONFIGS = ["configs/tinypose_128x96.yml", "configs/tinypose_256x192.yml",
                         "configs/picodet_s_192_pedestrian.yml", "configs/picodet_s_320_pedestrian.yml"]
+DEFAULT_BUNDLE_CONFIGS = {"det": "configs/picodet_s_192_pedestrian.yml", "keypoint": "configs/tinypose_128x96.yml"}
 
 
 def check_paths() -> dict:
-    """Where the fixed inputs every converted file is checked on come from (COCO val2017)."""
+    """Where the fixed inputs a DAG-trained model's files are checked on come from (COCO val2017)."""
     val_ann = ExtractArchive(dataset="coco", archive="annotations_trainval2017").located()["files"]["val"]
     return {"val_ann": val_ann, "image_root": data_root() / IMAGE_LINKS[("coco", "val2017")]}
+
+
+def demo_image(tasks, folder: Path) -> Path:
+    """The picture a mobile bundle ships: the first COCO val2017 image with persons when one of
+    ``tasks`` was checked on COCO, else a rendered person written into ``folder``."""
+    from tasks.deploy.check_inputs import first_image_with_persons
+    from tasks.deploy.rendered_persons import write_demo_image
+
+    if any(task.check_images() is not None for task in tasks):
+        return first_image_with_persons(**check_paths())
+    return write_demo_image(folder / "demo.jpg")
 
 
 class ModelSourceMixin(ModelConfigMixin):
@@ -54,7 +74,12 @@ class ModelSourceMixin(ModelConfigMixin):
         return name + ("_fused" if self.fuse_normalize else "")
 
     def weights_path(self):
-        return resolve(self.weights) if self.weights else self.train_task().outputs()["weights"]
+        if not self.weights:
+            return self.train_task().outputs()["weights"]
+        path = resolve(self.weights)
+        if not path.is_file():
+            raise FileNotFoundError(f"--weights {self.weights}: no such file ({path})")
+        return path
 
     def model_requires(self) -> dict:
         return {} if self.weights else {"trained": self.train_task()}
@@ -70,14 +95,21 @@ class ModelSourceMixin(ModelConfigMixin):
                                     fuse_normalize=self.fuse_normalize, without_nms=without_nms)
 
     def check_requires(self) -> dict:
+        """COCO val2017 for a DAG-trained model; nothing for given weights (rendered persons)."""
+        if self.weights:
+            return {}
         return {"val_annotations": ExtractArchive(dataset="coco", archive="annotations_trainval2017"),
                 "val_images": ExtractArchive(dataset="coco", archive="val2017")}
+
+    def check_images(self):
+        """``tasks.deploy.artifacts``' check_images: COCO val2017's paths, or None (rendered persons)."""
+        return None if self.weights else check_paths()
 
 
 class ExportInferenceModel(ModelSourceMixin, CachedTask):
     """model.json (PIR) + model.pdmodel (legacy, for Paddle-Lite) sharing model.pdiparams, + infer_cfg.yml."""
     without_nms = luigi.BoolParameter(default=False, description="a detector: leave NMS out of the graph "
-                                      "(outputs scores + boxes; export/<name>_no_nms/)")
+                                      "(outputs boxes + scores; export/<name>_no_nms/)")
 
     def requires(self):
         if self.without_nms and not self.has_nms():
@@ -97,8 +129,9 @@ class ExportInferenceModel(ModelSourceMixin, CachedTask):
     def build(self, out):
         from tasks.deploy.artifacts import export_model
         self.progress(f"exporting {self.export_name()}")
-        return export_model(self.model_config(), self.weights_path(), out["model_dir"], **check_paths(),
-                            fuse_normalize=self.fuse_normalize, with_nms=not self.without_nms)
+        return export_model(self.model_config(), self.weights_path(), out["model_dir"],
+                            check_images=self.check_images(), fuse_normalize=self.fuse_normalize,
+                            with_nms=not self.without_nms)
 
 
 class ExportOnnx(ModelSourceMixin, CachedTask):
@@ -121,7 +154,8 @@ class ExportOnnx(ModelSourceMixin, CachedTask):
         from tasks.deploy.artifacts import export_checked_onnx
         self.progress("converting to ONNX")
         return export_checked_onnx(self.model_config(), self.export_task().outputs()["model_dir"], out["onnx"],
-                                   **check_paths(), fuse_normalize=self.fuse_normalize, with_nms=not self.has_nms())
+                                   check_images=self.check_images(), fuse_normalize=self.fuse_normalize,
+                                   with_nms=not self.has_nms())
 
 
 class ConvertLiteModel(ModelSourceMixin, CachedTask):
@@ -146,7 +180,7 @@ class ConvertLiteModel(ModelSourceMixin, CachedTask):
         from tasks.deploy.artifacts import convert_checked_lite
         self.progress(f"paddle_lite_opt {self.precision}")
         return convert_checked_lite(self.model_config(), self.weights_path(), self.export_task().outputs()["model_dir"],
-                                    out["nb"], self.precision, **check_paths(),
+                                    out["nb"], self.precision, check_images=self.check_images(),
                                     fuse_normalize=self.fuse_normalize, lite_python=pipeline().lite_python,
                                     nb_name=self.nb_name())
 
@@ -178,10 +212,72 @@ class ExportLiteModels(CachedTask):
         return data_root() / "lite" / "lite_models.manifest.json"
 
     def build(self, out):
-        from tasks.deploy.artifacts import write_lite_files
-        from tasks.deploy.check_inputs import first_image_with_persons
-        models = [{"name": task.export_name(), "architecture": task.model_config()["architecture"],
-                   "info": task.read_manifest()["info"], "nb_path": task.outputs()["nb"],
-                   "model_dir": task.export_task().outputs()["model_dir"]} for task in self.requires().values()]
+        return write_bundle_files(self.requires().values(), out)
+
+
+def write_bundle_files(lite_tasks, out, onnx_tasks=()):
+    """``tasks.deploy.artifacts.write_lite_files`` for the (complete) ConvertLiteModel and ExportOnnx
+    nodes given, into ``out``'s manifest, readme and mobile paths."""
+    from tasks.deploy.artifacts import write_lite_files
+    lite_tasks = list(lite_tasks)
+    models = [{"name": task.export_name(), "architecture": task.model_config()["architecture"],
+               "info": task.read_manifest()["info"], "nb_path": task.outputs()["nb"],
+               "model_dir": task.export_task().outputs()["model_dir"]} for task in lite_tasks]
+    onnx = [{"name": task.export_task().export_name(), "path": str(task.outputs()["onnx"]),
+             **task.read_manifest()["info"]} for task in onnx_tasks]
+    with tempfile.TemporaryDirectory(prefix="bundle-demo-") as tmp:
         return write_lite_files(models, out["manifest"], out["readme"], out["mobile"],
-                                first_image_with_persons(**check_paths()))
+                                demo_image(lite_tasks, Path(tmp)), onnx=onnx)
+
+
+class ExportMobileBundle(CachedTask):
+    """A detector and a keypoint model, each from released or own `.pdparams` (`--det-weights`,
+    `--keypoint-weights`) or trained by the DAG (no weights given), exported, converted to every
+    precision's `.nb` and to ONNX, every file checked, in one bundle keyed by the pair:
+    <data_root>/bundles/<det name>+<keypoint name>/ with manifest.json, README.md and
+    mobile/<precision>/ (PaddleDetection's C++ Lite demo layout). Another pair never writes there."""
+    det_config = luigi.Parameter(default=DEFAULT_BUNDLE_CONFIGS["det"], description="detector YAML")
+    det_weights = luigi.Parameter(default="", description="the detector's .pdparams (default: train it)")
+    keypoint_config = luigi.Parameter(default=DEFAULT_BUNDLE_CONFIGS["keypoint"], description="keypoint model YAML")
+    keypoint_weights = luigi.Parameter(default="", description="the keypoint model's .pdparams (default: train it)")
+    precisions = luigi.ListParameter(default=list(PRECISIONS))
+    fuse_normalize = luigi.BoolParameter(default=False)
+
+    ROLES = {"det": "PicoDet", "keypoint": "TinyPose"}
+
+    def sources(self) -> dict:
+        """role -> (config, weights)."""
+        return {"det": (self.det_config, self.det_weights), "keypoint": (self.keypoint_config, self.keypoint_weights)}
+
+    def requires(self):
+        required = {}
+        for role, (config, weights) in self.sources().items():
+            onnx = ExportOnnx(config=config, weights=weights, fuse_normalize=self.fuse_normalize)
+            architecture = onnx.model_config()["architecture"]
+            if architecture != self.ROLES[role]:
+                raise ValueError(f"--{role}-config {config} is a {architecture} config; "
+                                 f"the bundle's {role} model is a {self.ROLES[role]}")
+            required[f"{role}:onnx"] = onnx
+            for precision in self.precisions:
+                required[f"{role}:{precision}"] = ConvertLiteModel(config=config, weights=weights, precision=precision,
+                                                                   fuse_normalize=self.fuse_normalize)
+        return required
+
+    def bundle_dir(self) -> Path:
+        names = [ExportInferenceModel(config=config, weights=weights, fuse_normalize=self.fuse_normalize).export_name()
+                 for config, weights in self.sources().values()]
+        return data_root() / "bundles" / "+".join(names)
+
+    def outputs(self):
+        folder = self.bundle_dir()
+        return {"manifest": folder / "manifest.json", "readme": folder / "README.md", "mobile": folder / "mobile"}
+
+    def manifest_path(self):
+        return self.bundle_dir().with_name(f"{self.bundle_dir().name}.manifest.json")
+
+    def build(self, out):
+        required = self.requires()
+        lite = [task for name, task in required.items() if not name.endswith(":onnx")]
+        onnx = [task for name, task in required.items() if name.endswith(":onnx")]
+        self.progress(f"writing the bundle {self.bundle_dir().name}")
+        return write_bundle_files(lite, out, onnx)

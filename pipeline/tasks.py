@@ -6,7 +6,7 @@ inside the nodes' build() methods.
 from pipeline.data_nodes import (BuildMergedAnnotations, ConvertAIChallenger, DownloadArchive,
                                  ExtractArchive)
 from pipeline.deploy_nodes import (ConvertLiteModel, ExportInferenceModel, ExportLiteModels,
-                                   ExportOnnx)
+                                   ExportMobileBundle, ExportOnnx)
 from pipeline.detector_nodes import EvaluateDetector, TrainDetector
 from pipeline.keypoint_nodes import EvaluateTinyPose, TrainTinyPose
 from pipeline.pipeline_nodes import EvaluatePipeline
@@ -16,4 +16,4 @@ from pipeline.verify_nodes import VerifyImages
 __all__ = ["DownloadArchive", "ExtractArchive", "ConvertAIChallenger", "BuildMergedAnnotations",
            "VerifyImages", "TrainTinyPose", "EvaluateTinyPose", "TrainDetector", "EvaluateDetector",
            "ExportInferenceModel", "ExportOnnx",
-           "ConvertLiteModel", "ExportLiteModels", "EvaluatePipeline", "BuildReport"]
+           "ConvertLiteModel", "ExportLiteModels", "ExportMobileBundle", "EvaluatePipeline", "BuildReport"]

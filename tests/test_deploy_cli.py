@@ -81,7 +81,9 @@ def test_folder_with_annotation_boxes(model_dir, inputs, tmp_path, capsys):
     assert [(r["image_id"], r["file_name"]) for r in records] == [(7, "a.png")] * 2  # crowd box skipped
     _check_person(records[0], [10, 5, 40, 100])
     _check_person(records[1], [80, 20, 50, 90])
-    assert sorted(p.name for p in out.iterdir()) == ["000000000042.jpg", "a.png", "keypoints.json"]
+    # and the record of what the command wrote there (it writes over nothing else)
+    assert sorted(p.name for p in out.iterdir()) == [".tinypose-infer.json", "000000000042.jpg", "a.png",
+                                                     "keypoints.json"]
     summary = capsys.readouterr().out
     assert "2 images, 2 persons" in summary
     assert "1 non-image file in" in summary and f"1 image not named in {boxes}" in summary

@@ -43,7 +43,7 @@ def test_detector_infer_cfg_is_paddledetections_picodet_layout():
     fused = build_infer_cfg("PicoDet", [192, 192], nms=NMS, with_nms=False, fuse_normalize=True)
     assert [s["type"] for s in fused["Preprocess"]] == ["Resize", "Permute"]
     assert fused["export"]["nms"] is False and fused["export"]["inputs"] == ["image"]
-    assert fused["export"]["outputs"] == ["scores", "boxes"]
+    assert fused["export"]["outputs"] == ["boxes", "scores"]  # PaddleDetection's order without NMS
 
 
 def _write(folder, cfg):
@@ -62,7 +62,7 @@ def test_read_detector_export_gives_what_inference_needs(tmp_path):
     fused = read_detector_export(_write(tmp_path / "b", build_infer_cfg(
         "PicoDet", [192, 192], nms={**NMS, "score_threshold": 0.1}, with_nms=False, fuse_normalize=True)))
     assert fused["normalize"] is None and fused["nms_in_graph"] is False and fused["nms"]["score_threshold"] == 0.1
-    assert fused["outputs"] == ["scores", "boxes"] and fused["boxes"] == "network input pixels"
+    assert fused["outputs"] == ["boxes", "scores"] and fused["boxes"] == "network input pixels"
 
 
 def test_read_detector_export_refuses_what_is_not_one(tmp_path):

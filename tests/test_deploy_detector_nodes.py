@@ -75,7 +75,7 @@ def test_detector_exports_and_onnx(built):
     onnx = ExportOnnx(config=built["detector"])
     assert onnx.outputs()["onnx"] == root / "onnx" / "picodet_s_192_sample_no_nms.onnx"
     check = onnx.read_manifest()["info"]["check"]
-    assert check["ok"] and check["output_shapes"] == [[2, 1, 765], [2, 765, 4]]
+    assert check["ok"] and check["output_shapes"] == [[2, 765, 4], [2, 1, 765]]  # boxes, scores
     export = ExportInferenceModel(config=built["detector"]).read_manifest()["info"]
     assert export["inputs"] == ["image", "scale_factor"] and export["outputs"] == ["bbox", "bbox_num"]
     with pytest.raises(ValueError, match="whose export has no NMS"):

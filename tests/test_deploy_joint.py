@@ -97,9 +97,11 @@ def test_folder_runs_past_a_broken_image(detector_dir, tinypose_export, sample, 
         truth = sample["truth"][int(record["file_name"][5:7])]
         assert iou_xywh(record["bbox"], truth["bbox"]) > 0.75
         assert _has_box_drawn(cv2.imread(str(out / record["file_name"])), record["bbox"])
-    assert sorted(p.name for p in out.iterdir()) == ["keypoints.json", "walk_00.png", "walk_20.png", "walk_35.png"]
+    assert sorted(p.name for p in out.iterdir()) == [".tinypose-infer.json", "keypoints.json", "walk_00.png",
+                                                     "walk_20.png", "walk_35.png"]
     last = capsys.readouterr().out.strip().splitlines()[-1]
-    assert "3 images, 3 persons" in last and f"broken.jpg not read: cannot read image {sample['images']}" in last
+    assert "3 images read, 1 not read, 3 persons" in last
+    assert f"broken.jpg not read: cannot read image {sample['images']}" in last
     assert "1 non-image file in" in last
     # one stage at a time: the same results and drawings as with decoding and drawing in threads
     sequential = tmp_path / "sequential"

@@ -46,7 +46,7 @@ class DarkFigureDetector(paddle.nn.Layer):
         score = paddle.clip(dark.sum(axis=[1, 2]) / 40.0, 0.0, 1.0)
         boxes = paddle.stack([x1, y1, x2, y2], axis=-1)                   # [B, 4]
         if not self.with_nms:
-            return score.reshape([-1, 1, 1]), boxes.reshape([-1, 1, 4])
+            return boxes.reshape([-1, 1, 4]), score.reshape([-1, 1, 1])  # PaddleDetection's order
         scale = paddle.concat([scale_factor[:, 1:2], scale_factor[:, 0:1]] * 2, axis=1)
         rows = paddle.concat([paddle.zeros_like(score).reshape([-1, 1]), score.reshape([-1, 1]), boxes / scale], 1)
         return rows, paddle.ones_like(score).astype("int32")

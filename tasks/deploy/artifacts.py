@@ -10,6 +10,10 @@ loaded model config (``tasks.models.load_model_config``) of any architecture; it
 ``model.input_size`` ([w, h]) and ``data.mean``/``data.std`` describe the exported input,
 and a detector's ``nms`` its NMS numbers. A detector export holds NMS in its graph unless
 ``with_nms`` is false (``tasks.deploy.detector_graph``).
+
+``check_images``: where the inputs every artifact is checked on come from: {"val_ann",
+"image_root"} of a COCO keypoint file with persons (``tasks.deploy.check_inputs``), or None for
+the rendered persons of ``tasks.deploy.rendered_persons`` (no data set needed).
 """
 import logging
 from pathlib import Path
@@ -42,34 +46,40 @@ def _comparison(config, with_nms):
     return {"tol": output_tolerances(with_nms), "score_floor": config["nms"]["score_threshold"]}
 
 
-def export_model(config, weights, out_dir, val_ann, image_root, *, fuse_normalize=False, with_nms=True):
+def export_model(config, weights, out_dir, *, check_images=None, fuse_normalize=False, with_nms=True):
     """``config``'s network with ``weights`` exported to ``out_dir`` (both programs, checked on
-    the val images every converted file is checked on)."""
+    the images every converted file is checked on)."""
     from tasks.deploy.export import export_inference_model
 
     log.info("exporting %s to %s", config["name"], out_dir)
     nms = {"with_nms": with_nms} if _has_nms(config) else {}
     return export_inference_model(config, out_dir, config["model"]["input_size"], weights=weights,
                                   fuse_normalize=fuse_normalize, **_input_options(config), **nms,
-                                  check_inputs=check_inputs(config, val_ann, image_root,
-                                                            fuse_normalize=fuse_normalize, with_nms=with_nms))
+                                  check_inputs=check_inputs(config, check_images, fuse_normalize=fuse_normalize,
+                                                            with_nms=with_nms))
 
 
-def check_inputs(config, val_ann, image_root, *, fuse_normalize=False, with_nms=True):
-    """The inputs every converted file is checked on (``tasks.deploy.check_inputs.model_inputs``)."""
+def check_inputs(config, check_images=None, *, fuse_normalize=False, with_nms=True):
+    """The inputs every converted file is checked on: ``tasks.deploy.check_inputs.model_inputs``
+    on ``check_images``, or the rendered persons when it is None."""
     from tasks.deploy.check_inputs import model_inputs
+    from tasks.deploy.rendered_persons import rendered_inputs
+    from tasks.models import architecture
 
-    return model_inputs(config, val_ann, image_root, fuse_normalize=fuse_normalize, with_nms=with_nms)
+    if check_images is not None:
+        return model_inputs(config, **check_images, fuse_normalize=fuse_normalize, with_nms=with_nms)
+    return rendered_inputs(architecture(config), config["model"]["input_size"], with_nms=with_nms,
+                           normalize=None if fuse_normalize else _input_options(config))
 
 
-def export_checked_onnx(config, model_dir, onnx_path, val_ann, image_root, *, fuse_normalize=False, with_nms=True):
+def export_checked_onnx(config, model_dir, onnx_path, *, check_images=None, fuse_normalize=False, with_nms=True):
     """paddle2onnx of the export in ``model_dir``, checked with onnxruntime against paddle.inference."""
     from tasks.deploy.onnx import check_onnx, export_onnx
 
     log.info("converting %s to ONNX: %s", model_dir, onnx_path)
     conversion = export_onnx(model_dir, onnx_path)
     check = check_onnx(onnx_path, model_dir,
-                       check_inputs(config, val_ann, image_root, fuse_normalize=fuse_normalize, with_nms=with_nms),
+                       check_inputs(config, check_images, fuse_normalize=fuse_normalize, with_nms=with_nms),
                        **_comparison(config, with_nms))
     log.info("ONNX check: max abs diff per output %s (tol %s)", check["max_abs_diffs"], check["tol"])
     return {"program": conversion["program"], "opset": conversion["opset"], "check": check}
@@ -87,7 +97,7 @@ def _fp16_check(config, weights, fuse_normalize):
     return lambda arrays: estimate_fp16_cost(model, arrays[0])
 
 
-def convert_checked_lite(config, weights, model_dir, nb_path, precision, val_ann, image_root, *,
+def convert_checked_lite(config, weights, model_dir, nb_path, precision, *, check_images=None,
                          fuse_normalize=False, with_nms=True, lite_python=None, nb_name=None):
     """``nb_path`` (ARM .nb, ``precision``) from the export in ``model_dir``, proven as
     ``tasks.deploy.lite.build_lite_model`` describes; the FP16 cost is measured on the dygraph
@@ -101,16 +111,17 @@ def convert_checked_lite(config, weights, model_dir, nb_path, precision, val_ann
     fp16_check = _fp16_check(config, weights, fuse_normalize) if precision == "fp16" else None
     log.info("paddle_lite_opt %s -> %s (%s)", model_dir, nb_path, precision)
     info = build_lite_model(model_dir, nb_path, precision,
-                            check_inputs(config, val_ann, image_root, fuse_normalize=fuse_normalize,
-                                         with_nms=with_nms),
+                            check_inputs(config, check_images, fuse_normalize=fuse_normalize, with_nms=with_nms),
                             lite_python=find_lite_python(lite_python or None), fp16_check=fp16_check,
                             **_comparison(config, with_nms))
     return {**info, "nb": nb_name or nb_path.name}
 
 
-def write_lite_files(models, manifest_path, readme_path, bundle_dir, demo_image):
+def write_lite_files(models, manifest_path, readme_path, bundle_dir, demo_image, onnx=()):
     """The app developer's view of the .nb files: ``manifest_path`` (JSON), ``readme_path``, and
     the mobile bundles of ``tasks.deploy.lite_bundle`` under ``bundle_dir`` (``demo_image`` in each).
+    ``onnx``: the checked ONNX files to list beside them (``export_checked_onnx``' dicts plus
+    "name" and "path"), in the manifest and the README.
 
     models: one dict per .nb file: {"name": export name, "architecture", "info": what
     ``convert_checked_lite`` returned, "model_dir": the export folder (its infer_cfg.yml is
@@ -123,8 +134,9 @@ def write_lite_files(models, manifest_path, readme_path, bundle_dir, demo_image)
                 "infer_cfg": yaml.safe_load((Path(m["model_dir"]) / "infer_cfg.yml").read_text())}
                for m in models]
     bundles = write_bundles(models, bundle_dir, demo_image)
-    write_json(manifest_path, {"models": entries, "bundles": bundles}, indent=True)
-    Path(readme_path).write_text(render_deploy_readme(entries, bundles))
+    write_json(manifest_path, {"models": entries, "bundles": bundles, **({"onnx": list(onnx)} if onnx else {})},
+               indent=True)
+    Path(readme_path).write_text(render_deploy_readme(entries, bundles, onnx))
     for entry in entries:
         log.info("%-40s %6.2f MB", entry["nb"], entry["size"] / 1e6)
     return {"files": [entry["nb"] for entry in entries], "bundles": [b["folder"] for b in bundles]}

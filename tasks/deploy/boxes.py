@@ -18,6 +18,7 @@ in the frame's pixels. Two ship here: ``whole_image`` (one box, score 1) and ``B
 Records with a ``category_id`` other than 1 (person) are skipped.
 """
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -46,6 +47,16 @@ def whole_image(frame):
     """The whole image as one person box with score 1."""
     h, w = frame.image.shape[:2]
     return np.array([[0, 0, w, h, 1]], dtype=np.float32)
+
+
+def _finite(value) -> bool:
+    """A JSON number that is finite as a float (not a bool, NaN, Infinity or an integer beyond float)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 class BoxesFileError(ValueError):
@@ -100,11 +111,15 @@ class BoxesFile:
 
     def _add(self, key, record, where, default_score):
         bbox = record.get("bbox")
-        if not (isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(v, (int, float)) for v in bbox)):
-            raise BoxesFileError(f"{self.path}: {where} has no 'bbox' [x, y, w, h] (got {bbox!r})")
+        if not (isinstance(bbox, list) and len(bbox) == 4 and all(_finite(v) for v in bbox)):
+            raise BoxesFileError(f"{self.path}: {where} has no 'bbox' [x, y, w, h] of four finite numbers "
+                                 f"(got {bbox!r})")
         if bbox[2] <= 0 or bbox[3] <= 0:
             raise BoxesFileError(f"{self.path}: {where} has an empty bbox {bbox}")
-        self._by_key.setdefault(key, []).append([*bbox, float(record.get("score", default_score))])
+        score = record.get("score", default_score)
+        if not _finite(score):
+            raise BoxesFileError(f"{self.path}: {where} has a 'score' that is not a finite number (got {score!r})")
+        self._by_key.setdefault(key, []).append([*bbox, float(score)])
 
     def _keys(self, frame):
         if frame.is_video_frame:

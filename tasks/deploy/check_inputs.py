@@ -6,7 +6,8 @@ comparisons meaningful: on noise, heatmap argmax ties move keypoints by whole ce
 and a detector finds nothing to keep.
 
 ``model_inputs(config, val_ann, image_root, ...)`` picks the inputs of the config's
-architecture: person crops for a keypoint model, whole images for a detector.
+architecture: person crops for a keypoint model, whole images for a detector. Without a val
+set (released weights), ``tasks.deploy.rendered_persons`` gives the same kinds of inputs.
 """
 import numpy as np
 

@@ -9,26 +9,53 @@ PP-TinyPose keypoints on an image, a folder of images, a video or a camera, on C
 
 Argument parsing and wiring only: the work is in tasks/deploy/joint.py (outputs, timings,
 the results file's format), detector_predictor.py, predictor.py, pose_boxes.py, smoothing.py,
-media.py.
+media.py, out_folder.py.
+
+No traceback for a bad flag or file: argparse's usage error (exit status 2) for a flag, one
+line ``tinypose-infer: error: ...`` naming the file (exit status 1) for an input, a model
+folder, a boxes file or an ``--out`` that holds files this command did not write.
 """
 import argparse
+import logging
+import math
+import os
 import sys
+import time
 from pathlib import Path
 
 from tasks.deploy.boxes import BoxesFile, BoxesFileError, whole_image
 from tasks.deploy.export_dir import ModelDirError, check_export
 from tasks.deploy.joint import JointPipeline, run
 from tasks.deploy.media import CameraInput, MediaError, open_input
+from tasks.deploy.runtimes import DEVICES, ModelLoadError
 
 # --runtime -> the backend name of tasks.deploy.runtime_choice
 RUNTIMES = {"auto": "auto", "onnx": "onnxruntime", "paddle": "paddle", "lite": "lite"}
 INPUT_KINDS = ("image", "image_dir", "video", "camera", "input")
 
 
-def _frames(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+def _at_least(lowest):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+        if value < lowest:
+            raise argparse.ArgumentTypeError(f"must be at least {lowest}, got {value}")
+        return value
+    return parse
+
+
+_frames = _at_least(1)
+
+
+def _score(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
     return value
 
 
@@ -51,7 +78,7 @@ def build_parser():
                        help="exported person detector folder (PicoDet; ours or PaddleDetection's deploy model)")
     boxes.add_argument("--boxes", type=Path,
                        help="person boxes: a COCO annotation file or COCO results list")
-    parser.add_argument("--det-threshold", "--box-thr", type=float, default=0.5,
+    parser.add_argument("--det-threshold", "--box-thr", type=_score, default=0.5,
                         help="persons from boxes scoring at least this (default: %(default)s)")
     parser.add_argument("--det-interval", type=_frames, default=1, metavar="N",
                         help="video: run the detector on every N-th frame only; on the frames between, each "
@@ -63,14 +90,17 @@ def build_parser():
     parser.add_argument("--onnx", type=Path,
                         help="an ONNX file of the keypoint model (default: <model>/model.onnx, else the pipeline's "
                              "<data_root>/onnx/<name>.onnx, else converted on start)")
-    parser.add_argument("--keypoint-batch-size", type=int, default=0,
+    parser.add_argument("--device", choices=DEVICES, default="cpu",
+                        help="cpu (default) or gpu: paddle.inference on GPU 0 / onnxruntime's CUDA provider, which "
+                             "need paddlepaddle-gpu / onnxruntime-gpu (not the CPU packages this project pins)")
+    parser.add_argument("--keypoint-batch-size", type=_at_least(0), default=0,
                         help="persons per TinyPose run; 0 (default): all persons of a frame in one batch")
     parser.add_argument("--smooth", action="store_true",
                         help="video: track persons (IoU) and smooth their keypoints (One-Euro filter)")
-    parser.add_argument("--threads", type=int, default=2,
+    parser.add_argument("--threads", type=_at_least(1), default=2,
                         help="CPU threads of each runtime (default: %(default)s; the detector one fewer when it runs "
                              "a frame ahead, see --sequential)")
-    parser.add_argument("--score-thr", type=float, default=0.3,
+    parser.add_argument("--score-thr", type=_score, default=0.3,
                         help="keypoints drawn from this score (default: %(default)s)")
     parser.add_argument("--sequential", action="store_true",
                         help="decode, infer and draw one frame after the other: each stage's time without the "
@@ -118,13 +148,14 @@ def build_pipeline(args, media):
         from tasks.deploy.detector_predictor import DetectorPredictor
         from tasks.deploy.joint import DetectorBoxes
         detector = DetectorPredictor(check_export(args.det_model, "detector"), backend=backend,
-                                     threads=detector_threads(args, media)[0])
+                                     threads=detector_threads(args, media)[0], device=args.device)
         box_source = DetectorBoxes(detector, args.det_threshold)
         if args.det_interval > 1:
             box_source = DetectorInterval(box_source, args.det_interval)
     else:
         box_source = BoxesFile(args.boxes) if args.boxes else whole_image
-    predictor = KeypointPredictor(model_dir, backend=backend, threads=args.threads, onnx_path=args.onnx)
+    predictor = KeypointPredictor(model_dir, backend=backend, threads=args.threads, onnx_path=args.onnx,
+                                  device=args.device)
     smoother = KeypointSmoother(media.fps) if args.smooth else None
     return JointPipeline(predictor, box_source, box_thr=args.det_threshold,
                          keypoint_batch_size=args.keypoint_batch_size, smoother=smoother)
@@ -135,9 +166,31 @@ def _count(number, noun, plural=None):
     return f"{number} {noun if number == 1 else plural or noun + 's'}"
 
 
+def detector_boxes(args, pipeline):
+    """The ``DetectorBoxes`` behind the pipeline's box source, or None without --det-model."""
+    if not args.det_model:
+        return None
+    return pipeline.box_source.source if args.det_interval > 1 else pipeline.box_source
+
+
+def no_person_hint(args, pipeline):
+    """Why nothing was found and what to try: the best box score seen against the threshold."""
+    detector = detector_boxes(args, pipeline)
+    best = max(pipeline.best_box_score, detector.best_score if detector else 0.0)
+    if best <= 0.0:
+        return "no person found: no box scored above 0" + (" (the detector found nothing)" if detector else "")
+    if best >= args.det_threshold:
+        return f"no person found (best box score {best:.3f})"
+    suggestion = math.floor(best * 100) / 100 or best
+    return (f"no person found: the best box scored {best:.3f}, under --det-threshold {args.det_threshold}; "
+            f"try --det-threshold {suggestion:g}")
+
+
 def summary_line(args, media, pipeline, summary):
     noun = "frame" if media.is_video else "image"
-    notes = [f"{path.name} not read: {reason}" for path, reason in summary["failed"]]
+    notes = [f"{name} not read: {reason}" for name, reason in summary["failed"]]
+    if summary["persons"] == 0:
+        notes.insert(0, no_person_hint(args, pipeline))
     if media.skipped:
         notes.append(f"{_count(len(media.skipped), 'non-image file')} in {media.path} not read")
     if summary["boxes_below_thr"]:
@@ -148,29 +201,66 @@ def summary_line(args, media, pipeline, summary):
                      "(no person)")
     runtimes = pipeline.keypoints.backend
     if args.det_model:
-        detector_boxes = pipeline.box_source
         if args.det_interval > 1:
-            notes.append(f"detector on {detector_boxes.detected_frames} of {summary['frames']} frames "
+            notes.append(f"detector on {pipeline.box_source.detected_frames} of {summary['frames']} frames "
                          f"(--det-interval {args.det_interval})")
-            detector_boxes = detector_boxes.source
         threads, ahead = detector_threads(args, media)
         where = f" a frame ahead on {_count(threads, 'thread')}" if ahead else ""
-        runtimes = f"detector {detector_boxes.detector.backend}{where}, keypoints {runtimes}"
-    return (f"tinypose-infer: {_count(summary['frames'], noun)}, {_count(summary['persons'], 'person')} "
+        runtimes = f"detector {detector_boxes(args, pipeline).detector.backend}{where}, keypoints {runtimes}"
+    read = f"{_count(summary['frames'], noun)} read, {summary['not_read']} not read" if summary["not_read"] else \
+        _count(summary["frames"], noun)
+    return (f"tinypose-infer: {read}, {_count(summary['persons'], 'person')} "
             f"({runtimes}, {_count(args.threads, 'thread')}); wrote {summary['drawn']} and {summary['results']}"
             + "".join(f"; {n}" for n in notes))
 
 
+def progress_bar(media):
+    """A tqdm bar over a folder's images or a video's frames (stderr), or None for one image or a
+    camera. tqdm turns it off when stderr is not a terminal; TQDM_DISABLE=1 turns it off too."""
+    if isinstance(media, CameraInput) or not (media.is_video or media.path.is_dir()):
+        return None
+    from tqdm import tqdm
+
+    # disable=None: tqdm turns the bar off when the stream is no terminal
+    disabled = os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false", "no")
+    return tqdm(total=media.total, unit="frame" if media.is_video else "image", desc="tinypose-infer",
+                leave=False, file=sys.stderr, disable=True if disabled else None)
+
+
+def _runtime_notes(pipeline):
+    """What the runtimes fell back to (``tasks.deploy.runtime_choice``), one line each."""
+    runners = [pipeline.keypoints.runner]
+    detector = getattr(getattr(pipeline.box_source, "source", pipeline.box_source), "detector", None)
+    if detector is not None:
+        runners.insert(0, detector.runner)
+    return [f"tinypose-infer: note: {runner.fallback}" for runner in runners if getattr(runner, "fallback", None)]
+
+
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.out.exists() and not args.out.is_dir():
+        parser.error(f"--out {args.out} is a file; give a folder (created if missing)")
+    logging.basicConfig(level=logging.WARNING, format="tinypose-infer: %(message)s")
     try:
         media = open_media(args)
+        started = time.perf_counter()
         pipeline = build_pipeline(args, media)
-        summary = run(pipeline, media, args.out, score_thr=args.score_thr,
-                      draw_boxes=args.boxes is not None or args.det_model is not None,
-                      background_io=not args.sequential, boxes_ahead=detector_threads(args, media)[1])
-    except (ModelDirError, MediaError, BoxesFileError) as exc:
+        load_seconds = time.perf_counter() - started
+        for note in _runtime_notes(pipeline):
+            print(note, file=sys.stderr)
+        bar = progress_bar(media)
+        try:
+            summary = run(pipeline, media, args.out, score_thr=args.score_thr,
+                          draw_boxes=args.boxes is not None or args.det_model is not None,
+                          background_io=not args.sequential, boxes_ahead=detector_threads(args, media)[1],
+                          progress=None if bar is None else lambda frames: bar.update(frames - bar.n))
+        finally:
+            if bar is not None:
+                bar.close()
+    except (ModelDirError, ModelLoadError, MediaError, BoxesFileError) as exc:
         raise SystemExit(f"tinypose-infer: error: {exc}") from exc
+    print(f"models loaded in {load_seconds:.2f} s (not in the times below)")
     print(pipeline.times.report(summary["frames"]))
     print(summary_line(args, media, pipeline, summary))
     return 0

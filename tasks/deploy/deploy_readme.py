@@ -35,7 +35,7 @@ def _keypoint_section(m):
               "Keypoint = argmax of each heatmap refined with DARK (Taylor step on the log of the "
               "blurred heatmap), times 4 -> crop pixels, then mapped back through the crop warp; "
               "score = heatmap maximum.",
-              "", f"Checked: x86 FP32 twin vs Paddle inference on val persons, max abs diff "
+              "", f"Checked: x86 FP32 twin vs Paddle inference on check persons, max abs diff "
               f"{m['x86_fp32_check']['max_abs_diff']:.2g} (heatmaps)."]
     if "fp16_weight_rounding" in m:
         r = m["fp16_weight_rounding"]
@@ -70,11 +70,12 @@ def _detector_section(m):
                   f"nothing is left to the app but dropping rows under the draw threshold "
                   f"{cfg['draw_threshold']}."]
     else:
-        lines += ["Outputs: `scores` [B, 1, N] and `boxes` [B, N, 4] (x1y1x2y2, network-input pixels); "
-                  "divide boxes by `scale_factor` and run multiclass NMS in the app "
+        lines += ["Outputs, in PaddleDetection's order for an export without NMS: `boxes` [B, N, 4] "
+                  "(x1y1x2y2, network-input pixels), then `scores` [B, 1, N]; divide boxes by `scale_factor` "
+                  "and run multiclass NMS in the app "
                   f"(score > {nms['score_threshold']}, IoU {nms['nms_threshold']})."]
     check = m["x86_fp32_check"]
-    lines += ["", f"Checked: x86 FP32 twin vs Paddle inference on {m['input_shapes'][0][0]} val images, "
+    lines += ["", f"Checked: x86 FP32 twin vs Paddle inference on {m['input_shapes'][0][0]} check images, "
               f"every output, max abs diff {check['max_abs_diff']:.2g} "
               f"(output shapes {check['output_shapes']})."]
     if "fp16_weight_rounding" in m:
@@ -120,12 +121,27 @@ def _bundle_section(bundles):
     return lines
 
 
-def render_deploy_readme(models, bundles=()):
-    """Markdown text for ``<data_root>/lite/README.md``.
+def _onnx_section(onnx):
+    if not onnx:
+        return []
+    lines = ["", "## ONNX (onnxruntime)", "",
+             "Checked with onnxruntime against Paddle inference on the same images as the `.nb` files. "
+             "A detector's ONNX is its export without NMS: outputs `boxes` [B, N, 4] (x1y1x2y2, "
+             "network-input pixels) then `scores` [B, 1, N], PaddleDetection's order; NMS runs in the app.", "",
+             "| file | opset | max abs diff per output |", "|---|---|---|"]
+    for entry in onnx:
+        diffs = ", ".join(f"{d:.2g}" for d in entry["check"]["max_abs_diffs"])
+        lines.append(f"| {entry['path']} | {entry['opset']} | {diffs} |")
+    return lines
+
+
+def render_deploy_readme(models, bundles=(), onnx=()):
+    """Markdown text for ``<data_root>/lite/README.md`` (or a bundle's README.md).
 
     models: one dict per .nb file, as ``tasks.deploy.lite.build_lite_model`` returns
     it plus "name" and "infer_cfg" (the exported model's infer_cfg.yml content).
     bundles: ``tasks.deploy.lite_bundle.write_bundles``' list.
+    onnx: the ONNX files listed beside them (``tasks.deploy.artifacts.write_lite_files``).
     """
     lines = _header()
     for m in models:
@@ -136,4 +152,5 @@ def render_deploy_readme(models, bundles=()):
         lines += ["", f"## {m['nb']}", ""]
         lines += _detector_section(m) if is_detector else _keypoint_section(m)
     lines += _bundle_section(list(bundles))
+    lines += _onnx_section(list(onnx))
     return "\n".join(lines) + "\n"

@@ -4,9 +4,10 @@
         inputs  image [B, 3, H, W], scale_factor [B, 2] (y, x: network input / original image)
         outputs bbox [K, 6] (class, score, x1, y1, x2, y2 in original-image pixels), rows of
                 image 0 first; bbox_num [B] int32 (rows per image)
-    without NMS:
+    without NMS (``DetectorWithoutNMS``):
         inputs  image
-        outputs scores [B, C, N], boxes [B, N, 4] (x1y1x2y2 in network-input pixels, not clipped);
+        outputs boxes [B, N, 4] (x1y1x2y2 in network-input pixels, not clipped), scores [B, C, N]:
+                PaddleDetection's order (PicoHeadV2 ``post_process`` without ``export_nms``);
                 NMS is ``tasks.detection.nms.multiclass_nms`` in the caller
 
 The NMS is Paddle's ``multiclass_nms3`` operator with the config's numbers, the operator
@@ -17,10 +18,10 @@ import paddle
 from paddle import _C_ops
 from paddle.framework import LayerHelper, in_dynamic_or_pir_mode
 
+
 NMS_INPUTS = ("image", "scale_factor")
 NMS_OUTPUTS = ("bbox", "bbox_num")
 DECODED_INPUTS = ("image",)
-DECODED_OUTPUTS = ("scores", "boxes")
 NMS_KEYS = ("score_threshold", "nms_threshold", "nms_top_k", "keep_top_k")
 # What two runtimes may differ by, per output. Boxes are pixels, the mean of a softmax over bin
 # logits times the stride (64 px at the coarsest level): oneDNN vs dygraph moved boxes by
@@ -31,8 +32,8 @@ BOX_TOL, SCORE_TOL = 1e-2, 1e-3
 
 
 def output_tolerances(with_nms):
-    """Per-output tolerances of a detector export: (bbox rows, bbox_num) or (scores, boxes)."""
-    return [BOX_TOL, 0.0] if with_nms else [SCORE_TOL, BOX_TOL]
+    """Per-output tolerances of a detector export: (bbox rows, bbox_num) or (boxes, scores)."""
+    return [BOX_TOL, 0.0] if with_nms else [BOX_TOL, SCORE_TOL]
 
 
 def multiclass_nms(boxes, scores, score_threshold, nms_threshold, nms_top_k, keep_top_k):
@@ -76,3 +77,17 @@ class DetectorWithNMS(paddle.nn.Layer):
         scale_y, scale_x = paddle.split(scale_factor, 2, axis=-1)
         per_side = paddle.concat([scale_x, scale_y, scale_x, scale_y], axis=-1).reshape([-1, 1, 4])
         return multiclass_nms(boxes / per_side, scores, **self.nms)
+
+
+class DetectorWithoutNMS(paddle.nn.Layer):
+    """A decoding detector with its outputs in PaddleDetection's order for an export without NMS:
+    forward(image) -> (boxes [B, N, 4] input pixels, scores [B, C, N]); the model itself (training,
+    evaluation) returns (scores, boxes)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, image):
+        scores, boxes = self.model(image)
+        return boxes, scores

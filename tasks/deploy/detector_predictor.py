@@ -11,15 +11,17 @@ program's inputs:
 * NMS in the graph (PaddleDetection's released deploy models): inputs ``image`` and
   ``scale_factor`` (and ``im_shape`` when present), outputs ``bbox`` [K, 6] (class, score,
   x1, y1, x2, y2 in original pixels) and ``bbox_num``;
-* without NMS: input ``image``, outputs decoded ``scores`` [B, C, N] and ``boxes`` [B, N, 4]
-  in input pixels; the boxes are scaled back and ``tasks.detection.nms.multiclass_nms``
-  runs with the ``NMS`` numbers of infer_cfg.yml.
+* without NMS: input ``image``, outputs decoded ``boxes`` [B, N, 4] in input pixels and
+  ``scores`` [B, C, N] (PaddleDetection's order; this project's exports before issue 24 gave
+  scores first: either is read, by shape); the boxes are scaled back and
+  ``tasks.detection.nms.multiclass_nms`` runs with the ``NMS`` numbers of infer_cfg.yml.
 """
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from tasks.deploy.decoded_outputs import boxes_and_scores
 from tasks.deploy.image_blob import ImageBlob
 from tasks.deploy.infer_cfg import read_detector_export
 from tasks.deploy.runtime_choice import open_runner
@@ -29,15 +31,15 @@ from tasks.detection.nms import multiclass_nms
 class DetectorPredictor:
     """Boxes of one image from a detector export (module docstring).
 
-    backend, threads, onnx_path, lite_python: as ``tasks.deploy.runtime_choice.open_runner``.
+    backend, threads, onnx_path, lite_python, device: as ``tasks.deploy.runtime_choice.open_runner``.
     """
 
-    def __init__(self, model_dir, backend="auto", threads=2, onnx_path=None, lite_python=None):
+    def __init__(self, model_dir, backend="auto", threads=2, onnx_path=None, lite_python=None, device="cpu"):
         self.model_dir = Path(model_dir)
         cfg = read_detector_export(self.model_dir)
         self.input_size, self.interp, self.nms = cfg["input_size"], cfg["interp"], cfg["nms"]
         self._to_input = ImageBlob(cfg["normalize"])
-        self.runner = open_runner(self.model_dir, backend, threads, onnx_path, lite_python)
+        self.runner = open_runner(self.model_dir, backend, threads, onnx_path, lite_python, device=device)
         self.backend = self.runner.backend
         self.with_nms = "scale_factor" in self.runner.input_names
         if not self.with_nms and len(self.runner.input_names) != 1:
@@ -69,16 +71,24 @@ class DetectorPredictor:
             rows, count = outputs[0], int(np.asarray(outputs[1]).reshape(-1)[0])
             rows = np.asarray(rows, np.float32).reshape(-1, 6)[:count]
             return rows[(rows[:, 0] >= 0) & (rows[:, 1] >= min_score)]
-        scores, boxes = outputs
-        if scores.ndim != 3 or boxes.ndim != 3 or boxes.shape[-1] != 4 or scores.shape[2] != boxes.shape[1]:
-            raise ValueError(f"{self.model_dir}: detector outputs of shapes {[list(o.shape) for o in outputs]}; "
-                             "expected scores [B, C, N] and boxes [B, N, 4]")
+        boxes, scores = boxes_and_scores(outputs, str(self.model_dir))
         scale_y, scale_x = scale_factor[0]
         boxes = boxes[0] / np.array([scale_x, scale_y, scale_x, scale_y], np.float32)
         # multiclass_nms keeps scores > its threshold: just under min_score keeps those equal to it
         threshold = max(float(self.nms["score_threshold"]), float(np.nextafter(np.float32(min_score), -1)))
         return multiclass_nms(boxes, scores[0], score_threshold=threshold, nms_threshold=self.nms["nms_threshold"],
                               nms_top_k=self.nms["nms_top_k"], keep_top_k=self.nms["keep_top_k"])
+
+    def best_score(self, outputs):
+        """The highest person (class 0) score in raw ``outputs`` (0.0 when there is none): what a
+        lower threshold would let through, for the hint when no person is found."""
+        if self.with_nms:
+            count = int(np.asarray(outputs[1]).reshape(-1)[0])
+            rows = np.asarray(outputs[0], np.float32).reshape(-1, 6)[:count]
+            scores = rows[rows[:, 0] == 0, 1]
+        else:
+            scores = np.asarray(boxes_and_scores(outputs, str(self.model_dir))[1])[:, 0]
+        return float(scores.max()) if scores.size else 0.0
 
     def detect(self, image_bgr, min_score=0.0):
         """Detections of one BGR image ([K, 6] rows, ``postprocess``)."""

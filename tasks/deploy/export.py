@@ -8,8 +8,8 @@
     out_dir/infer_cfg.yml     preprocessing and metadata for PaddleDetection's deploy code
 
 A detector (``tasks.models.WITH_NMS``) is exported with multiclass NMS in the graph (inputs
-image + scale_factor, outputs bbox + bbox_num) or without it (input image, outputs scores +
-boxes): ``tasks.deploy.detector_graph`` describes both.
+image + scale_factor, outputs bbox + bbox_num) or without it (input image, outputs boxes +
+scores, PaddleDetection's order): ``tasks.deploy.detector_graph`` describes both.
 
 Which program ``paddle.jit.save`` writes is fixed by ``FLAGS_enable_pir_api`` when paddle
 is imported, so each program is written by a child process
@@ -31,6 +31,7 @@ import yaml
 
 from tasks.common.fingerprint import file_record
 from tasks.deploy.infer_cfg import build_infer_cfg
+from tasks.deploy.rendered_persons import rendered_inputs
 from tasks.deploy.runtimes import PARAMS_FILE, PROGRAM_FILES
 from tasks.keypoint.transforms.formatting import IMAGENET_MEAN, IMAGENET_STD
 
@@ -46,7 +47,7 @@ class ExportError(RuntimeError):
 
 
 def prepared_model(model, weights=None, *, fuse_normalize=False, mean=IMAGENET_MEAN, std=IMAGENET_STD,
-                   nms=None):
+                   nms=None, boxes_first=False):
     """The network as it is exported, in eval mode.
 
     model: a ``paddle.nn.Layer`` or a model config dict (built with ``tasks.models.build_model``).
@@ -54,11 +55,13 @@ def prepared_model(model, weights=None, *, fuse_normalize=False, mean=IMAGENET_M
         unexpected or mis-shaped name fails), or None to keep the model's current weights.
     fuse_normalize: wrap it in ``NormalizeInput``, so it takes RGB float 0..255.
     nms: a detector's NMS settings to put in the graph (``DetectorWithNMS``), or None.
+    boxes_first: a detector without NMS in the graph, its outputs in PaddleDetection's order
+        (boxes, scores: ``DetectorWithoutNMS``).
     """
     import paddle
 
     from tasks.common.weights import load_state
-    from tasks.deploy.detector_graph import DetectorWithNMS
+    from tasks.deploy.detector_graph import DetectorWithNMS, DetectorWithoutNMS
     from tasks.deploy.normalize import NormalizeInput
     from tasks.models import build_model
 
@@ -70,6 +73,8 @@ def prepared_model(model, weights=None, *, fuse_normalize=False, mean=IMAGENET_M
         model = NormalizeInput(model, mean, std)
     if nms is not None:
         model = DetectorWithNMS(model, nms)
+    elif boxes_first:
+        model = DetectorWithoutNMS(model)
     model.eval()
     return model
 
@@ -89,10 +94,11 @@ def export_inference_model(model, out_dir, input_size, *, weights=None, architec
     nms_settings, with_nms: a detector (``tasks.models.WITH_NMS``) only. ``nms_settings`` are its
         NMS numbers (a config's ``nms``; taken from the config when ``model`` is one), written to
         infer_cfg.yml and, with ``with_nms``, put in the graph (``tasks.deploy.detector_graph``).
-    check_inputs: the arrays (export input order) each program is checked on, e.g. real images
-        from ``tasks.deploy.check_inputs.model_inputs``; default a fixed noise input. A trained
-        detector needs real ones: on noise it scores many boxes alike, and NMS then keeps
-        different ones of those interchangeable boxes in each runtime.
+    check_inputs: the arrays (export input order) each program is checked on, e.g. val images
+        from ``tasks.deploy.check_inputs.model_inputs``; default the rendered persons of
+        ``tasks.deploy.rendered_persons`` (real images, never noise: on noise a trained detector
+        scores many boxes alike, and NMS then keeps different ones of those interchangeable
+        boxes in each runtime; synthetic PicoDet 320 weights are ill-conditioned there).
 
     Each program is reloaded with paddle.inference (oneDNN on, Paddle's CPU default) and must
     reproduce the dygraph model on the check inputs to ``RELOAD_TOL``, every output, else ExportError.
@@ -137,13 +143,16 @@ def export_inference_model(model, out_dir, input_size, *, weights=None, architec
         tmp = Path(tmp)
         job = {"inputs": inputs, "weights": str(weights) if weights is not None else None,
                "fuse_normalize": bool(fuse_normalize), "mean": list(mean), "std": list(std),
-               "nms": graph_nms, "check_dir": str(tmp)}
-        if check_inputs is not None:
-            if len(check_inputs) != len(inputs):
-                raise ValueError(f"export_inference_model: {len(check_inputs)} check input(s) for the "
-                                 f"export's {len(inputs)} ({', '.join(inputs)})")
-            np.savez(tmp / "inputs.npz", *(np.asarray(x, np.float32) for x in check_inputs))
-            job["check_inputs"] = str(tmp / "inputs.npz")
+               "nms": graph_nms, "boxes_first": architecture in WITH_NMS and graph_nms is None,
+               "check_dir": str(tmp)}
+        if check_inputs is None:
+            check_inputs = rendered_inputs(architecture, [w, h], with_nms=graph_nms is not None,
+                                           normalize=None if fuse_normalize else {"mean": mean, "std": std})
+        if len(check_inputs) != len(inputs):
+            raise ValueError(f"export_inference_model: {len(check_inputs)} check input(s) for the "
+                             f"export's {len(inputs)} ({', '.join(inputs)})")
+        np.savez(tmp / "inputs.npz", *(np.asarray(x, np.float32) for x in check_inputs))
+        job["check_inputs"] = str(tmp / "inputs.npz")
         if is_layer:
             job["pickled_model"] = str(tmp / "model.pkl")
             with open(job["pickled_model"], "wb") as f:
@@ -250,22 +259,6 @@ def _run_children(tmp, jobs, timeout):
         raise ExportError("\n".join(failures))
 
 
-def _noise_inputs(inputs, fuse_normalize):
-    """One fixed input per model input, batch 1: the image (normalized, or RGB 0..255 when the
-    network normalizes itself) and, for an NMS export, a scale factor that is not 1."""
-    rng = np.random.default_rng(0)
-    arrays = []
-    for name, shape in inputs.items():
-        shape = [1, *shape[1:]]
-        if name == SCALE_FACTOR_NAME:
-            arrays.append(np.array([[0.6, 0.45]], np.float32))
-        elif fuse_normalize:
-            arrays.append(rng.uniform(0, 255, shape).astype(np.float32))
-        else:
-            arrays.append(rng.standard_normal(shape).astype(np.float32))
-    return arrays
-
-
 def _child_main(job_path):
     import paddle
 
@@ -276,13 +269,10 @@ def _child_main(job_path):
     else:
         model = job["config"]
     model = prepared_model(model, job["weights"], fuse_normalize=job["fuse_normalize"],
-                           mean=job["mean"], std=job["std"], nms=job["nms"])
+                           mean=job["mean"], std=job["std"], nms=job["nms"], boxes_first=job["boxes_first"])
     if job["program"] == "legacy":  # fixed inputs and the dygraph outputs, for the parent's checks
-        if "check_inputs" in job:
-            given = np.load(job["check_inputs"])
-            inputs = [given[f"arr_{i}"] for i in range(len(job["inputs"]))]
-        else:
-            inputs = _noise_inputs(job["inputs"], job["fuse_normalize"])
+        given = np.load(job["check_inputs"])
+        inputs = [given[f"arr_{i}"] for i in range(len(job["inputs"]))]
         # before to_static, which converts the layer in place: a later call would trace it again
         # and return the static program's outputs (slowly), not the dygraph model's
         with paddle.no_grad():

@@ -58,10 +58,10 @@ def detector_infer_cfg(input_size, *, nms, with_nms=True, fpn_stride=(8, 16, 32,
 
     nms: the config's NMS numbers (``MultiClassNMS``); with_nms: whether they run in the graph
     (inputs image + scale_factor, outputs bbox + bbox_num) or in the caller (input image,
-    outputs scores + boxes). Resize's ``target_size`` is [h, w], as PaddleDetection writes it.
+    outputs boxes + scores, PaddleDetection's order). Resize's ``target_size`` is [h, w], as PaddleDetection writes it.
     """
-    from tasks.deploy.detector_graph import (DECODED_INPUTS, DECODED_OUTPUTS, NMS_INPUTS, NMS_KEYS,
-                                             NMS_OUTPUTS)
+    from tasks.deploy.decoded_outputs import DECODED_OUTPUTS
+    from tasks.deploy.detector_graph import DECODED_INPUTS, NMS_INPUTS, NMS_KEYS, NMS_OUTPUTS
 
     w, h = (int(v) for v in input_size)
     resize = {"type": "Resize", "interp": 2, "keep_ratio": False, "target_size": [h, w]}

@@ -30,6 +30,7 @@ from tasks.common.schema import check_schema
 from tasks.deploy.background import InOrderWorker, read_ahead
 from tasks.deploy.detector_predictor import person_boxes
 from tasks.deploy.media import MediaError, open_video_writer, video_output_path
+from tasks.deploy.out_folder import claim
 
 RESULTS_NAME = "keypoints.json"
 RESULTS_SCHEMA = "keypoint_results"
@@ -70,13 +71,17 @@ class StageTimes:
 
 class DetectorBoxes:
     """A ``BoxSource`` from a ``DetectorPredictor``: person boxes [N, 5] (x, y, w, h, score)
-    scoring at least ``threshold``."""
+    scoring at least ``threshold``; ``best_score``: the highest person score seen in any frame."""
 
     def __init__(self, detector, threshold=0.5):
         self.detector, self.threshold = detector, float(threshold)
+        self.best_score = 0.0
 
     def __call__(self, frame):
-        return person_boxes(self.detector.detect(frame.image, min_score=self.threshold))
+        image, scale_factor = self.detector.preprocess(frame.image)
+        outputs = self.detector.infer(image, scale_factor)
+        self.best_score = max(self.best_score, self.detector.best_score(outputs))
+        return person_boxes(self.detector.postprocess(outputs, scale_factor, self.threshold))
 
 
 def xywh_to_xyxy(boxes):
@@ -103,6 +108,7 @@ class JointPipeline:
         self.smoother = smoother
         self.times = StageTimes()
         self.boxes_below_thr = 0
+        self.best_box_score = 0.0   # of every box the source gave, kept or not
 
     def __call__(self, frame):
         """-> (boxes [N, 5] x, y, w, h, score; keypoints [N, K, 3]; track ids [N] or None)."""
@@ -118,6 +124,8 @@ class JointPipeline:
         """The "detector" stage: the boxes [N, 5] of ``frame`` scoring at least ``box_thr``."""
         with self.times.stage("detector"):
             boxes = np.asarray(self.box_source(frame), np.float32).reshape(-1, 5)
+            if len(boxes):
+                self.best_box_score = max(self.best_box_score, float(boxes[:, 4].max()))
             kept = boxes[:, 4] >= self.box_thr
             self.boxes_below_thr += int((~kept).sum())
             return boxes[kept]
@@ -194,7 +202,9 @@ def run(pipeline, media, out_dir, *, score_thr=0.3, draw_boxes=True, progress=No
         boxes_ahead=False):
     """``pipeline`` (a ``JointPipeline``) on every frame of ``media``
     (``tasks.deploy.media.open_input``); writes the drawn frames and ``keypoints.json`` into
-    ``out_dir``. Returns a summary dict (frames, persons, boxes_below_thr, failed, paths, times).
+    ``out_dir``, never over a file it did not write there (``tasks.deploy.out_folder.claim``).
+    Returns a summary dict (frames, persons, boxes_below_thr, failed (name, reason), not_read,
+    paths, times).
 
     With ``background_io`` the next frame is decoded and the last one drawn and written in
     background threads while the networks run (``tasks.deploy.background``; frames are written
@@ -214,7 +224,7 @@ def run(pipeline, media, out_dir, *, score_thr=0.3, draw_boxes=True, progress=No
     input_dir = media.path if media.path.is_dir() else media.path.parent
     if not media.is_video and out_dir.resolve() == input_dir.resolve():
         raise MediaError(f"--out {out_dir} is the input folder: the drawn images would replace the inputs")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    claim(out_dir, [drawn.name] if media.is_video else [path.name for path in media.files], RESULTS_NAME)
     writer = open_video_writer(drawn, media.fps, media.size) if media.is_video else None
     records, frames, persons = [], 0, 0
     times = pipeline.times
@@ -251,5 +261,6 @@ def run(pipeline, media, out_dir, *, score_thr=0.3, draw_boxes=True, progress=No
     times.wall_seconds += time.perf_counter() - start
     results = write_json(out_dir / RESULTS_NAME, check_schema(records, RESULTS_SCHEMA, out_dir / RESULTS_NAME))
     return {"frames": frames, "persons": persons, "boxes_below_thr": pipeline.boxes_below_thr,
-            "failed": list(media.failed), "results": str(results), "drawn": str(drawn),
+            "failed": list(media.failed), "not_read": getattr(media, "not_read", len(media.failed)),
+            "results": str(results), "drawn": str(drawn),
             "seconds": dict(times.seconds)}

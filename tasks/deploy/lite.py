@@ -171,9 +171,9 @@ def compare_outputs(expected, actual, tol, *, score_floor=None):
 
     tol: one tolerance for every output, or one per output (a detector's boxes are in pixels:
     ``tasks.deploy.detector_graph.output_tolerances``).
-    score_floor: the NMS score threshold of a detector. Without NMS in the graph (outputs scores
-    [B, C, N], boxes [B, N, 4]), compare only the boxes of anchors whose best expected score
-    reaches it: the others can never become detections, and with large regression logits
+    score_floor: the NMS score threshold of a detector. Without NMS in the graph (outputs boxes
+    [B, N, 4] and scores [B, C, N], either order: ``tasks.deploy.decoded_outputs``), compare only
+    the boxes of anchors whose best expected score reaches it: the others can never become detections, and with large regression logits
     (synthetic weights: ~5e3) a 1e-5 relative difference moves their distribution's mean by
     0.1 px; every score is compared. With NMS in the graph (outputs bbox [K, 6], bbox_num [B]),
     rows scoring at least ``NMS_STABLE_SCORE`` (and the floor + ``SCORE_TOL``) are matched per
@@ -192,18 +192,16 @@ def compare_outputs(expected, actual, tol, *, score_floor=None):
                 "ok": diffs[0] <= tols[0], "output_shapes": [list(e.shape) for e in expected],
                 "score_floor": float(score_floor), "rows": [int(len(expected[0])), int(len(actual[0]))],
                 "rows_compared": len(row_diffs)}
-    keep = None
+    keep, boxes_index = None, None
     if score_floor is not None:
-        scores = expected[0]
-        if len(expected) != 2 or scores.ndim != 3 or expected[1].shape != (scores.shape[0], scores.shape[2], 4):
-            raise ValueError(f"score_floor is for outputs scores [B, C, N] and boxes [B, N, 4], got shapes "
-                             f"{[list(e.shape) for e in expected]}")
-        keep = scores.max(axis=1) >= score_floor  # [B, N]
+        from tasks.deploy.decoded_outputs import decoded_indices
+        boxes_index, scores_index = decoded_indices(expected, "score_floor")
+        keep = expected[scores_index].max(axis=1) >= score_floor  # [B, N]
     diffs = []
     for i, (e, a) in enumerate(zip(expected, actual)):
         if e.shape != a.shape:
             raise LiteError(f"output {i}: shape {a.shape} != expected {e.shape}")
-        if keep is not None and i == 1:
+        if i == boxes_index:
             e, a = e[keep], a[keep]
         diffs.append(float(np.max(np.abs(e.astype(np.float64) - a.astype(np.float64)))) if e.size else 0.0)
     result = {"max_abs_diff": max(diffs) if diffs else 0.0, "max_abs_diffs": diffs,

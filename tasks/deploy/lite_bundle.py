@@ -6,7 +6,7 @@
         model_keypoint/model.nb, model_keypoint/infer_cfg.json  TinyPose
         keypoint_runtime_config.json   detector + keypoints: ./main keypoint_runtime_config.json
         det_runtime_config.json        the detector alone:   ./main det_runtime_config.json
-        demo.jpg                       a val image with persons, the configs' image_file
+        demo.jpg                       a picture with persons, the configs' image_file
         bundle.json                    which models, their sha256, what was checked on x86
 
 infer_cfg.json is the model's infer_cfg.yml as JSON (what the demo's ``convert_yml_to_json.py``

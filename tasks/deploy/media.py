@@ -1,8 +1,16 @@
-"""Inputs (an image, a folder of images, a video, a camera) as ``Frame``s, and the drawn video's writer."""
+"""Inputs (an image, a folder of images, a video, a camera) as ``Frame``s, and the drawn video's writer.
+
+A damaged input is never drawn as if it were whole: an image cv2 cannot decode, or a JPEG or
+PNG cut short (``cv2.imread`` decodes what is there and greys the rest, with only a libjpeg
+warning; it is named as cut short whatever the decoder does), and
+the frames of a video that cannot be decoded are reported in ``failed`` (name, reason) and
+skipped; the rest of a folder or video still runs.
+"""
 import logging
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from tasks.deploy.boxes import Frame
 
@@ -17,12 +25,38 @@ class MediaError(ValueError):
     """An input is missing, unreadable or of an unknown kind; the message names the file."""
 
 
+# consecutive undecodable frames after which the rest of a video counts as lost (a cut file)
+MAX_BAD_FRAMES = 3
+JPEG_START, PNG_START = b"\xff\xd8", b"\x89PNG\r\n\x1a\n"
+
+
+def truncation(data: bytes, suffix: str):
+    """Why the encoded image ``data`` is cut short, or None (also for what is no JPEG or PNG at all:
+    the decoder names that). A JPEG must close with its end-of-image marker after the last scan
+    (inside scan data 0xFF is always stuffed, so the marker cannot occur there by chance); a PNG
+    must hold its IEND chunk."""
+    suffix = suffix.lower()
+    if (suffix in (".jpg", ".jpeg") and data.startswith(JPEG_START)
+            and data.find(b"\xff\xd9", max(data.rfind(b"\xff\xda"), 0)) < 0):
+        return "truncated JPEG: no end-of-image marker after the scan data"
+    if suffix == ".png" and data.startswith(PNG_START) and data.rfind(b"IEND") < 0:
+        return "truncated PNG: no IEND chunk"
+    return None
+
+
 def read_image(path):
-    """[H, W, 3] uint8 BGR; MediaError naming the file when it is missing or not an image."""
+    """[H, W, 3] uint8 BGR; MediaError naming the file when it is missing, not an image or cut short."""
     path = Path(path)
     if not path.is_file():
         raise MediaError(f"image {path} does not exist")
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise MediaError(f"cannot read image {path}: {exc.strerror or exc}") from exc
+    reason = truncation(data, path.suffix)
+    if reason:
+        raise MediaError(f"cannot use image {path}: {reason}")
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
     if image is None:
         raise MediaError(f"cannot read image {path}: not an image, or a format cv2 does not decode")
     return image
@@ -32,8 +66,8 @@ class ImageInput:
     """One image or the images of a folder (sorted by name, not recursive).
 
     ``skipped``: the folder's files that are not images by their suffix (reported, not read).
-    ``failed``: (file, reason) of the folder's image files that cannot be decoded; the rest
-    of the folder still runs. A single image that cannot be read is a MediaError.
+    ``failed``: (file name, reason) of the folder's image files that cannot be decoded or are cut
+    short; the rest of the folder still runs. A single image that cannot be read is a MediaError.
     """
 
     is_video = False
@@ -51,6 +85,11 @@ class ImageInput:
         self.failed = []
         self.total = len(self.files)
 
+    @property
+    def not_read(self):
+        """How many images were not read (each is one ``failed`` entry)."""
+        return len(self.failed)
+
     def __iter__(self):
         for index, path in enumerate(self.files):
             try:
@@ -59,20 +98,23 @@ class ImageInput:
                 if not self.path.is_dir():
                     raise
                 log.warning("%s; skipped", exc)
-                self.failed.append((path, str(exc)))
+                self.failed.append((path.name, str(exc)))
                 continue
             yield Frame(index, path.name, image)
 
 
 class VideoInput:
     """The frames of a video file; ``fps``, ``size`` (w, h) and ``total`` (frame count, None when
-    the container does not say) as cv2 reads them."""
+    the container does not say) as cv2 reads them. A frame that cannot be decoded before ``total``
+    is in ``failed`` ("<video>#<index>", reason) and skipped; after ``MAX_BAD_FRAMES`` such frames
+    in a row, the rest of the count is reported as one entry (the file ends early)."""
 
     is_video = True
 
     def __init__(self, path):
         self.path = Path(path)
         self.skipped, self.failed = [], []
+        self.not_read = 0   # frames; a run of lost frames is one ``failed`` entry
         if not self.path.is_file():
             raise MediaError(f"video {self.path} does not exist")
         capture = cv2.VideoCapture(str(self.path))
@@ -89,16 +131,36 @@ class VideoInput:
 
     def __iter__(self):
         capture = cv2.VideoCapture(str(self.path))
+        index, undecoded = 0, []
         try:
-            index = 0
             while True:
                 ok, image = capture.read()
-                if not ok:
-                    break
-                yield Frame(index, f"{self.path.name}#{index}", image, is_video_frame=True)
+                if ok:
+                    self._undecoded(undecoded)
+                    undecoded = []
+                    yield Frame(index, f"{self.path.name}#{index}", image, is_video_frame=True)
+                elif self.total is None or index >= self.total:
+                    break   # the end
+                else:
+                    undecoded.append(index)
+                    if len(undecoded) == MAX_BAD_FRAMES:   # the file ends early: the rest is lost
+                        undecoded = list(range(undecoded[0], self.total))
+                        break
                 index += 1
         finally:
             capture.release()
+        self._undecoded(undecoded)
+
+    def _undecoded(self, indices):
+        """Report frames ``indices`` (consecutive) as not decoded, in one entry."""
+        if not indices:
+            return
+        name = f"{self.path.name}#{indices[0]}" + (f"-{indices[-1]}" if len(indices) > 1 else "")
+        self.not_read += len(indices)
+        what = f"{len(indices)} frames" if len(indices) > 1 else "the frame"
+        self.failed.append((name, f"{what} of the {self.total} the container announces could not be decoded "
+                                  "(a damaged or cut file?)"))
+        log.warning("%s: %s; skipped", name, self.failed[-1][1])
 
 
 class CameraInput:
@@ -110,7 +172,7 @@ class CameraInput:
     def __init__(self, index):
         self.index = int(index)
         self.path = Path(f"camera{self.index}.mp4")
-        self.skipped, self.failed, self.total = [], [], None
+        self.skipped, self.failed, self.total, self.not_read = [], [], None, 0
         self._capture = cv2.VideoCapture(self.index)
         ok, frame = self._capture.read() if self._capture.isOpened() else (False, None)
         if not ok:

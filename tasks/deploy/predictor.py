@@ -29,7 +29,10 @@ def read_infer_cfg(model_dir):
     steps = {step["type"]: step for step in cfg.get("Preprocess", [])}
     if "TopDownEvalAffine" not in steps:
         raise ValueError(f"{path}: no TopDownEvalAffine step in Preprocess; not a top-down keypoint model")
-    return tuple(int(v) for v in steps["TopDownEvalAffine"]["trainsize"]), steps.get("NormalizeImage")
+    size = steps["TopDownEvalAffine"].get("trainsize")
+    if not (isinstance(size, list) and len(size) == 2):
+        raise ValueError(f"{path}: the TopDownEvalAffine step needs trainsize [w, h], got {size!r}")
+    return tuple(int(v) for v in size), steps.get("NormalizeImage")
 
 
 class KeypointPredictor:
@@ -38,6 +41,7 @@ class KeypointPredictor:
     model_dir: an ``export_inference_model`` output (model.json and/or model.pdmodel,
         model.pdiparams, infer_cfg.yml).
     backend: "auto" (onnxruntime, else paddle.inference), "onnxruntime", "paddle" or "lite".
+    device: "cpu" or "gpu" (``tasks.deploy.runtime_choice.open_runner``).
     onnx_path: an existing ONNX file of this model; by default ``model_dir/model.onnx`` or the
         pipeline's ``<root>/onnx/<name>.onnx`` when it exists, else the model is converted once.
     udp_backproject: False maps crops back as PaddleDetection's deploy code and the
@@ -45,7 +49,7 @@ class KeypointPredictor:
     """
 
     def __init__(self, model_dir, backend="auto", threads=2, onnx_path=None, udp_backproject=False,
-                 lite_python=None):
+                 lite_python=None, device="cpu"):
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         self.model_dir = Path(model_dir)
@@ -54,7 +58,8 @@ class KeypointPredictor:
         self._crop = TopDownAffine(self.input_size)
         self._to_input = ImageBlob(normalize)
         # crops come in batches: onnxruntime runs them split over the threads (OnnxRunner)
-        self.runner = open_runner(self.model_dir, backend, threads, onnx_path, lite_python, split_batch=True)
+        self.runner = open_runner(self.model_dir, backend, threads, onnx_path, lite_python, split_batch=True,
+                                  device=device)
         self.backend = self.runner.backend
         # One run on a blank crop: warms the runtime up and tells the joint count.
         w, h = self.input_size

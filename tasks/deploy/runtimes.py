@@ -1,10 +1,14 @@
-"""CPU runtimes behind one call signature: ``runner(*arrays) -> [outputs]`` (numpy in, numpy out).
+"""Runtimes behind one call signature: ``runner(*arrays) -> [outputs]`` (numpy in, numpy out).
 
 - ``PaddleInferenceRunner``: paddle.inference on an export folder holding ``model.pdmodel``
   (legacy program), ``model.json`` (PIR program, Paddle 3's default) or both, with
-  ``model.pdiparams``; oneDNN on, as Paddle sets it by default on CPU.
+  ``model.pdiparams``; on CPU oneDNN on, as Paddle sets it by default.
 - ``OnnxRunner``: onnxruntime on a model.onnx from ``tasks.deploy.onnx.export_onnx``.
 The Lite runtime runs in its own environment: ``tasks.deploy.lite.run_lite_x86``.
+
+``device`` "gpu" asks paddle.inference for GPU 0 and onnxruntime for its CUDA provider; where the
+installed package has none (paddlepaddle without CUDA, onnxruntime without
+CUDAExecutionProvider: the CPU wheels this project pins), ``DeviceError`` says so in one line.
 """
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,6 +19,37 @@ PARAMS_FILE = "model.pdiparams"
 # What paddle.inference.Config(model_dir, "model") opens: model.json with the PIR API on
 # (the default), model.pdmodel with FLAGS_enable_pir_api=0. Both read model.pdiparams.
 PROGRAM_FILES = {"legacy": "model.pdmodel", "pir": "model.json"}
+DEVICES = ("cpu", "gpu")
+CUDA_PROVIDER = "CUDAExecutionProvider"
+
+
+class ModelLoadError(RuntimeError):
+    """No runtime tried could load an export folder; one line naming the folder and each error."""
+
+
+class DeviceError(ModelLoadError):
+    """The device asked for has no runtime here."""
+
+
+def _paddle_gpu():
+    import paddle
+
+    if not paddle.device.is_compiled_with_cuda() or paddle.device.cuda.device_count() == 0:
+        raise DeviceError(f"--device gpu: paddlepaddle {paddle.__version__} is built without CUDA or sees no GPU "
+                          "(install paddlepaddle-gpu), or use --device cpu")
+
+
+def onnx_providers(device="cpu"):
+    """onnxruntime's execution providers for ``device``; DeviceError when it has no CUDA provider."""
+    if device == "cpu":
+        return ["CPUExecutionProvider"]
+    import onnxruntime as ort
+
+    available = ort.get_available_providers()
+    if CUDA_PROVIDER not in available:
+        raise DeviceError(f"--device gpu: onnxruntime {ort.__version__} has no {CUDA_PROVIDER} (it has "
+                          f"{', '.join(available)}; install onnxruntime-gpu), or use --device cpu")
+    return [CUDA_PROVIDER, "CPUExecutionProvider"]
 
 
 def program_file(model_dir, program="auto"):
@@ -35,19 +70,24 @@ def program_file(model_dir, program="auto"):
 
 
 class PaddleInferenceRunner:
-    """paddle.inference predictor for an export folder (see ``program_file`` for ``program``)."""
+    """paddle.inference predictor for an export folder (see ``program_file`` for ``program``) on
+    ``device`` "cpu" (oneDNN unless ``mkldnn`` is false) or "gpu" (GPU 0; DeviceError without one)."""
 
     backend = "paddle"
 
-    def __init__(self, model_dir, threads=2, mkldnn=True, program="auto"):
+    def __init__(self, model_dir, threads=2, mkldnn=True, program="auto", device="cpu"):
         from paddle import inference
 
         model_dir = Path(model_dir)
         self.program_file = program_file(model_dir, program)
         config = inference.Config(str(self.program_file), str(model_dir / PARAMS_FILE))
-        config.disable_gpu()
-        config.set_cpu_math_library_num_threads(int(threads))
-        if mkldnn:
+        if device == "gpu":
+            _paddle_gpu()
+            config.enable_use_gpu(256, 0)
+        else:
+            config.disable_gpu()
+            config.set_cpu_math_library_num_threads(int(threads))
+        if mkldnn and device == "cpu":
             config.enable_mkldnn()
         else:
             config.disable_mkldnn()
@@ -66,7 +106,7 @@ class PaddleInferenceRunner:
 
 
 class OnnxRunner:
-    """onnxruntime CPU session for an ONNX file.
+    """onnxruntime session for an ONNX file, on ``device`` "cpu" or "gpu" (``onnx_providers``).
 
     split_batch: instead of one session running each op on ``threads`` threads, ``threads``
     single-threaded sessions, each running its share of the batch at the same time
@@ -78,13 +118,14 @@ class OnnxRunner:
 
     backend = "onnxruntime"
 
-    def __init__(self, onnx_path, threads=2, split_batch=False):
+    def __init__(self, onnx_path, threads=2, split_batch=False, device="cpu"):
         threads = max(int(threads), 1)
-        if split_batch:
-            self._sessions = [_onnx_session(onnx_path, 1) for _ in range(threads)]
+        providers = onnx_providers(device)
+        if split_batch and device == "cpu":
+            self._sessions = [_onnx_session(onnx_path, 1, providers) for _ in range(threads)]
             self._pool = ThreadPoolExecutor(threads, thread_name_prefix="onnx") if threads > 1 else None
         else:
-            self._sessions, self._pool = [_onnx_session(onnx_path, threads)], None
+            self._sessions, self._pool = [_onnx_session(onnx_path, threads, providers)], None
         self.input_names = [i.name for i in self._sessions[0].get_inputs()]
         self.output_names = [o.name for o in self._sessions[0].get_outputs()]
 
@@ -103,7 +144,7 @@ class OnnxRunner:
         return session.run(self.output_names, dict(zip(self.input_names, arrays)))
 
 
-def _onnx_session(onnx_path, threads):
+def _onnx_session(onnx_path, threads, providers=("CPUExecutionProvider",)):
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -119,4 +160,4 @@ def _onnx_session(onnx_path, threads):
     options.add_session_config_entry("session.intra_op.allow_spinning", "1")
     options.add_session_config_entry("session.force_spinning_stop", "1")
     options.add_session_config_entry("session.dynamic_block_base", "4")
-    return ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(str(onnx_path), options, providers=list(providers))
