@@ -42,3 +42,8 @@ def lite_python_or_skip():
         if os.environ.get("CI"):
             raise
         pytest.skip(f"Paddle-Lite environment absent ({exc})")
+
+
+def random_image(seed, shape=(120, 160)):
+    """A BGR uint8 picture of noise, the same for a seed."""
+    return np.random.default_rng(seed).integers(0, 256, (*shape, 3), dtype=np.uint8)

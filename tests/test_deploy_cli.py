@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
+from deploy_helpers import random_image
 from tasks.deploy.cli import main
 from tasks.deploy.export_dir import ModelDirError, check_export
 from tasks.deploy.infer_cfg import keypoint_infer_cfg
@@ -24,22 +25,18 @@ def model_dir(tinypose_export):
     return tinypose_export  # with its model.onnx, else every CLI run would convert again
 
 
-def _image(seed, shape=(120, 160)):
-    return np.random.default_rng(seed).integers(0, 256, (*shape, 3), dtype=np.uint8)
-
-
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
     root = tmp_path_factory.mktemp("inputs")
     folder = root / "folder"
     folder.mkdir()
-    cv2.imwrite(str(folder / "a.png"), _image(1))
-    cv2.imwrite(str(folder / "000000000042.jpg"), _image(2, (90, 200)))
+    cv2.imwrite(str(folder / "a.png"), random_image(1))
+    cv2.imwrite(str(folder / "000000000042.jpg"), random_image(2, (90, 200)))
     (folder / "notes.txt").write_text("not an image")
     video = root / "clip.avi"
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), VIDEO_FPS, VIDEO_SIZE)
     for i in range(VIDEO_FRAMES):
-        writer.write(_image(10 + i, VIDEO_SIZE[::-1]))
+        writer.write(random_image(10 + i, VIDEO_SIZE[::-1]))
     writer.release()
     return {"image": folder / "000000000042.jpg", "folder": folder, "video": video, "root": root}
 

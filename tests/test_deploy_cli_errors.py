@@ -7,17 +7,13 @@ import json
 import shutil
 
 import cv2
-import numpy as np
 import pytest
 import yaml
 
+from deploy_helpers import random_image
 from tasks.deploy.cli import main
 
 VIDEO_SIZE = (160, 120)
-
-
-def _image(seed, shape=(120, 160)):
-    return np.random.default_rng(seed).integers(0, 256, (*shape, 3), dtype=np.uint8)
 
 
 @pytest.fixture(scope="module")
@@ -25,13 +21,13 @@ def inputs(tmp_path_factory):
     root = tmp_path_factory.mktemp("inputs")
     folder = root / "folder"
     folder.mkdir()
-    cv2.imwrite(str(folder / "a.png"), _image(1))
-    jpeg = cv2.imencode(".jpg", _image(2))[1].tobytes()
+    cv2.imwrite(str(folder / "a.png"), random_image(1))
+    jpeg = cv2.imencode(".jpg", random_image(2))[1].tobytes()
     (folder / "b_cut.jpg").write_bytes(jpeg[:len(jpeg) // 2])   # cv2 decodes it, greyed, with a warning
     video = root / "walk.avi"
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, VIDEO_SIZE)
     for i in range(8):
-        writer.write(_image(10 + i, VIDEO_SIZE[::-1]))
+        writer.write(random_image(10 + i, VIDEO_SIZE[::-1]))
     writer.release()
     cut = root / "cut.avi"
     cut.write_bytes(video.read_bytes()[:video.stat().st_size * 6 // 10])  # its header still announces 8
