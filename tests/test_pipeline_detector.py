@@ -7,12 +7,12 @@ import json
 import pytest
 import yaml
 
-from pipeline.base import digest
 from pipeline.tasks import EvaluateDetector, ExportOnnx, TrainDetector
 from pipeline_helpers import SAMPLE_DETECTOR as SAMPLE_CONFIG
 from pipeline_helpers import build, pipeline_root
 from tasks.deploy.detector_predictor import DetectorPredictor, person_boxes
 from tasks.detection.evaluate import STAT_NAMES, bbox_eval
+from tasks.engine.entry import training_signature
 from tasks.sample.video import render_frames
 from test_deploy_joint_detector import iou_xywh
 
@@ -44,7 +44,8 @@ def test_detector_nodes_train_and_score_the_sample(models, tmp_path):
         assert (model_dir / name).stat().st_size > 0
     summary = train.read_manifest()["info"]
     assert summary["epochs"] == train.model_config()["train"]["epochs"] and summary["ema"]
-    checkpoints = model_dir / "checkpoints" / digest(train.signature())[:16]
+    signature = training_signature(train.training_config(), train.train_ann(), world_size=1)
+    checkpoints = model_dir / "checkpoints" / signature[:16]
     assert (checkpoints / f"epoch_{summary['epochs']:04d}.pdckpt").exists()
 
     # NMS and evaluation numbers are not training's: a change there re-evaluates, never retrains.

@@ -58,7 +58,9 @@ def test_the_report_holds_every_source_rejection_and_model(report):
     assert [m["name"] for m in analysis["models"]] == [m["name"] for m in index["models"]]
     numbers = {artifact["label"]: artifact for artifact in index["artifacts"]}
     assert numbers["Merge reports"]["files"] and numbers["Training curves"]["files"]
-    assert numbers["Paddle-Lite manifest"]["missing"] == "luigi --module pipeline.tasks ExportLiteModels"
+    lite = numbers["Paddle-Lite manifest"]   # other tests of the run may have built it in this data root
+    assert lite["files"] if (root / "lite" / "manifest.json").is_file() else \
+        lite["missing"] == "luigi --module pipeline.tasks ExportLiteModels"
 
 
 def test_a_rerun_renders_nothing(report):
