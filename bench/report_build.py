@@ -70,11 +70,11 @@ LINKS_PER_COPY = 60_000   # ext4 allows 65,000 hard links to one file
 
 
 def link_pictures(folder: Path, picture: Path, names=None) -> int:
-    """Every .jpg of `folder` (or each of `names`) becomes a hard link to `picture` (to a copy
-    of it for every LINKS_PER_COPY files)."""
-    count, source = 0, picture
+    """Every .jpg of `folder` (or each of `names`) becomes a hard link to a copy of `picture`,
+    a new copy for every LINKS_PER_COPY files (the copies of every folder are its own)."""
+    count = 0
     for path in (folder / name for name in names) if names else folder.glob("*.jpg"):
-        if count and count % LINKS_PER_COPY == 0:
+        if count % LINKS_PER_COPY == 0:
             source = picture.with_name(f"{picture.stem}_{folder.name}_{count}{picture.suffix}")
             shutil.copyfile(picture, source)
         tmp = path.with_name(f".tmp-link-{path.name}")
