@@ -37,8 +37,8 @@ def configure_logging(level="INFO", quiet=False) -> None:
 
 
 def shows_progress(stream=None) -> bool:
-    """Whether a progress bar would be seen: not quiet, TQDM_DISABLE unset (or 0/false), a terminal."""
-    if _state["quiet"] or os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false"):
+    """Whether a progress bar would be seen: not quiet, TQDM_DISABLE unset (or 0/false/no), a terminal."""
+    if _state["quiet"] or os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false", "no"):
         return False
     stream = stream or sys.stderr
     return hasattr(stream, "isatty") and stream.isatty()

@@ -18,11 +18,11 @@ folder, a boxes file or an ``--out`` that holds files this command did not write
 import argparse
 import logging
 import math
-import os
 import sys
 import time
 from pathlib import Path
 
+from tasks.common.logs import progress_bar as shown_progress_bar
 from tasks.deploy.boxes import BoxesFile, BoxesFileError, whole_image
 from tasks.deploy.export_dir import ModelDirError, check_export
 from tasks.deploy.joint import JointPipeline, run
@@ -215,16 +215,12 @@ def summary_line(args, media, pipeline, summary):
 
 
 def progress_bar(media):
-    """A tqdm bar over a folder's images or a video's frames (stderr), or None for one image or a
-    camera. tqdm turns it off when stderr is not a terminal; TQDM_DISABLE=1 turns it off too."""
+    """A bar over a folder's images or a video's frames on stderr, shown only on a terminal and
+    without TQDM_DISABLE (tasks.common.logs), or None for one image or a camera."""
     if isinstance(media, CameraInput) or not (media.is_video or media.path.is_dir()):
         return None
-    from tqdm import tqdm
-
-    # disable=None: tqdm turns the bar off when the stream is no terminal
-    disabled = os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false", "no")
-    return tqdm(total=media.total, unit="frame" if media.is_video else "image", desc="tinypose-infer",
-                leave=False, file=sys.stderr, disable=True if disabled else None)
+    return shown_progress_bar(total=media.total, unit="frame" if media.is_video else "image",
+                              desc="tinypose-infer", leave=False)
 
 
 def _runtime_notes(pipeline):
