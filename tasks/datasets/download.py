@@ -152,6 +152,15 @@ def download(urls, dest, md5, *, timeout=30, retries=5, backoff=1.0, chunk=1 << 
                ) from failures[-1]
 
 
+def fetch_unverified(url, dest, *, timeout=30, retries=5, backoff=1.0, chunk=1 << 20, progress=True) -> Path:
+    """Fetch `url` (as `download` does: resumed after a cut, retried) into the partial file of
+    `dest`, for a file without a published checksum (pretrained weights); returns that partial
+    file, for the caller to verify and rename onto `dest`."""
+    part = _Partial(Path(dest), progress)
+    _fetch(url, part, timeout=timeout, retries=retries, backoff=backoff, chunk=chunk, progress=progress)
+    return part.path
+
+
 @contextlib.contextmanager
 def _exclusive(dest: Path):
     """Hold an OS lock on `.<name>.lock` beside `dest` (released when the process dies)."""
@@ -168,7 +177,7 @@ def _linked_verified(url, part, md5, progress) -> bool:
     not local or cannot be hard-linked there (the caller copies it instead)."""
     if "://" in url and urllib.parse.urlsplit(url).scheme.lower() != "file":
         return False
-    src = _local_source(url)
+    src = local_source(url)
     if not src.is_file():
         raise DownloadError(f"{url}: no such file {src} (fetching {part.dest})")
     tmp = temporary_name(part.dest)
@@ -295,7 +304,8 @@ def _check_response(url, part, r):
     return int(length) if length and length.isdigit() else None
 
 
-def _local_source(url: str) -> Path:
+def local_source(url: str) -> Path:
+    """The file a file:// URL or a plain path names."""
     split = urllib.parse.urlsplit(url)
     if split.scheme.lower() == "file":
         if split.netloc not in ("", "localhost"):
@@ -306,7 +316,7 @@ def _local_source(url: str) -> Path:
 
 def _copy_once(url, part, *, timeout, chunk, progress):
     """Copy a local archive into `part`, continuing after the bytes it already holds."""
-    src = _local_source(url)
+    src = local_source(url)
     if not src.is_file():
         raise DownloadError(f"{url}: no such file {src} (fetching {part.dest})")
     total = src.stat().st_size
@@ -318,4 +328,4 @@ def _copy_once(url, part, *, timeout, chunk, progress):
         part.append_from(iter(lambda: f.read(chunk), b""), bar)
 
 
-__all__ = ["download", "DownloadError", "ChecksumError"]
+__all__ = ["download", "fetch_unverified", "local_source", "DownloadError", "ChecksumError"]

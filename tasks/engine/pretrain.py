@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tasks.common.atomic import atomic_path
 from tasks.common.fingerprint import sha256_file
-from tasks.datasets.download import DownloadError, _fetch, _local_source, _Partial
+from tasks.datasets.download import DownloadError, fetch_unverified, local_source
 
 __all__ = ["locate_pretrain_weights", "pretrain_sha256"]
 
@@ -50,7 +50,7 @@ def pretrain_sha256(train_cfg: dict, weights_dir):
     if not spec:
         return None
     if not _is_remote(spec):
-        return sha256_file(_local_source(spec))
+        return sha256_file(local_source(spec))
     record = _record_path(_remote_dest(spec, weights_dir))
     return train_cfg.get("pretrain_weights_sha256") or (record.read_text().strip() if record.is_file() else None)
 
@@ -62,7 +62,7 @@ def locate_pretrain_weights(train_cfg: dict, weights_dir, progress=False) -> tup
     if not spec:
         return None, None
     if not _is_remote(spec):
-        path = _local_source(spec)
+        path = local_source(spec)
         if not path.is_file():
             raise FileNotFoundError(f"train.pretrain_weights {spec}: no such file {path}")
         got = sha256_file(path)
@@ -73,11 +73,10 @@ def locate_pretrain_weights(train_cfg: dict, weights_dir, progress=False) -> tup
     recorded = record.read_text().strip() if record.is_file() else None
     if not dest.is_file():
         dest.parent.mkdir(parents=True, exist_ok=True)
-        part = _Partial(dest, progress)
-        _fetch(spec, part, timeout=30, retries=5, backoff=1.0, chunk=1 << 20, progress=progress)
-        got = sha256_file(part.path)
-        _check(part.path, got, expected or recorded, "train.pretrain_weights_sha256 or the first download")
-        os.replace(part.path, dest)
+        fetched = fetch_unverified(spec, dest, progress=progress)
+        got = sha256_file(fetched)
+        _check(fetched, got, expected or recorded, "train.pretrain_weights_sha256 or the first download")
+        os.replace(fetched, dest)
     got = sha256_file(dest)
     _check(dest, got, expected or recorded, "train.pretrain_weights_sha256 or the record of the first download")
     if recorded is None:
