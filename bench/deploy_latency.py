@@ -27,10 +27,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tasks.deploy.export import export_inference_model  # noqa: E402
-from tasks.deploy.lite import convert_lite, run_lite_x86  # noqa: E402
-from tasks.deploy.onnx import export_onnx  # noqa: E402
-from tasks.deploy.runtimes import OnnxRunner, PaddleInferenceRunner  # noqa: E402
+from tasks.export.inference_model import export_inference_model  # noqa: E402
+from tasks.export.lite import convert_lite, run_lite_x86  # noqa: E402
+from tasks.export.onnx import export_onnx  # noqa: E402
+from tasks.runtime.runners import OnnxRunner, PaddleInferenceRunner  # noqa: E402
 from tasks.deploy.synthetic import synthetic_tinypose  # noqa: E402
 from tasks.keypoint.model import TinyPose  # noqa: E402
 

@@ -57,8 +57,8 @@ def truth_file(truth, path):
 def run_interval(detector, keypoints, frames, interval):
     """(records, mean ms per frame, mean ms of its detector stage) of the pipeline with the
     detector every ``interval`` frames."""
-    from tasks.deploy.joint import DetectorBoxes, JointPipeline, person_records
-    from tasks.deploy.pose_boxes import DetectorInterval
+    from tasks.app.joint import DetectorBoxes, JointPipeline, person_records
+    from tasks.app.pose_boxes import DetectorInterval
     pipeline = JointPipeline(keypoints, DetectorInterval(DetectorBoxes(detector), interval))
     records, seconds = [], 0.0
     for frame in frames:
@@ -81,9 +81,9 @@ def main():
         if not (folder / "infer_cfg.yml").is_file():
             raise SystemExit(f"{folder}: no export there (run `make demo` first, or give --det-model/--model)")
 
-    from tasks.deploy.boxes import Frame
-    from tasks.deploy.detector_predictor import DetectorPredictor
-    from tasks.deploy.predictor import KeypointPredictor
+    from tasks.app.media import Frame
+    from tasks.runtime.detector_predictor import DetectorPredictor
+    from tasks.runtime.keypoint_predictor import KeypointPredictor
     from tasks.keypoint.cocoeval import oks_eval
     from tasks.sample.video import render_frames
 

@@ -32,10 +32,10 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from deploy_latency import measure_in_child, summary  # noqa: E402
-from tasks.deploy.decoded_outputs import boxes_and_scores  # noqa: E402
-from tasks.deploy.export import export_inference_model  # noqa: E402
-from tasks.deploy.lite import convert_lite, run_lite_x86  # noqa: E402
-from tasks.deploy.onnx import export_onnx  # noqa: E402
+from tasks.export.layout.detector_io import boxes_and_scores  # noqa: E402
+from tasks.export.inference_model import export_inference_model  # noqa: E402
+from tasks.export.lite import convert_lite, run_lite_x86  # noqa: E402
+from tasks.export.onnx import export_onnx  # noqa: E402
 from tasks.deploy.synthetic import synthetic_model  # noqa: E402
 from tasks.detection.nms import multiclass_nms  # noqa: E402
 from tasks.models import build_model, load_model_config  # noqa: E402

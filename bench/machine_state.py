@@ -61,7 +61,7 @@ def main():
     args = parser.parse_args()
 
     from pipeline_latency import DET_SIZE, export_models
-    from tasks.deploy.detector_predictor import DetectorPredictor
+    from tasks.runtime.detector_predictor import DetectorPredictor
 
     with tempfile.TemporaryDirectory(prefix="machine-state-") as tmp:
         tmp = Path(tmp)

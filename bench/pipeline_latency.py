@@ -46,12 +46,16 @@ CANDIDATES = 60
 
 
 def export_models(root, candidates=None):
-    """The two synthetic-weight exports (+ model.onnx beside each) under ``root``. With
+    """The two synthetic-weight exports (+ model.onnx and, with the Lite environment, model_x86.nb
+    beside each: the runtimes open files, they never convert) under ``root``. With
     ``candidates``, the detector is exported a second time with its class bias lowered so that
     that many anchors of the bench frame score at least 0.5 (``lower_class_bias``)."""
-    from tasks.deploy.detector_predictor import DetectorPredictor
-    from tasks.deploy.export import export_inference_model
-    from tasks.deploy.onnx import export_onnx
+    from tasks.runtime.detector_predictor import DetectorPredictor
+    from tasks.export.inference_model import export_inference_model
+    from tasks.export.layout.files import LITE_X86_FILE, ONNX_FILE
+    from tasks.export.lite import convert_lite
+    from tasks.export.onnx import export_onnx
+    from tasks.runtime.lite_env import LiteEnvMissing
     from tasks.deploy.synthetic import synthetic_model, synthetic_tinypose
     from tasks.detection.config import load_config
     from tasks.detection.model import PicoDet
@@ -70,7 +74,11 @@ def export_models(root, candidates=None):
         export_detector()
     export_inference_model(synthetic_tinypose(), kpt, KPT_SIZE, architecture="TinyPose")
     for folder in (det, kpt):
-        export_onnx(folder, folder / "model.onnx")
+        export_onnx(folder, folder / ONNX_FILE)
+        try:
+            convert_lite(folder, folder / LITE_X86_FILE, target="x86")
+        except LiteEnvMissing as exc:
+            print(f"no lite runtime: {exc}")
     return det, kpt
 
 
@@ -113,12 +121,12 @@ def frame_and_boxes():
 def measure(runtime, det_dir, kpt_dir, iters, warmup):
     """({case: [ms per frame]}, {case: {stage: mean ms per frame}}, {"candidates", "kept"}: the
     detector's boxes scoring at least 0.5 before and after NMS) for one runtime, in this process;
-    the stages are the joint command's (``tasks.deploy.joint.STAGES``)."""
-    from tasks.deploy.boxes import Frame
-    from tasks.deploy.decoded_outputs import boxes_and_scores
-    from tasks.deploy.detector_predictor import DetectorPredictor
-    from tasks.deploy.joint import JointPipeline, StageTimes
-    from tasks.deploy.predictor import KeypointPredictor
+    the stages are the joint command's (``tasks.app.joint.STAGES``)."""
+    from tasks.app.media import Frame
+    from tasks.export.layout.detector_io import boxes_and_scores
+    from tasks.runtime.detector_predictor import DetectorPredictor
+    from tasks.app.joint import JointPipeline, StageTimes
+    from tasks.runtime.keypoint_predictor import KeypointPredictor
 
     detector = DetectorPredictor(det_dir, backend=runtime, threads=THREADS)
     keypoints = KeypointPredictor(kpt_dir, backend=runtime, threads=THREADS)

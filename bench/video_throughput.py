@@ -1,5 +1,5 @@
 """Frames per second of the joint command on a video: stages one after the other, with
-decoding and drawing in background threads (``tasks.deploy.joint.run``'s ``background_io``),
+decoding and drawing in background threads (``tasks.app.joint.run``'s ``background_io``),
 and with the detector a frame ahead in a thread of its own as well (``boxes_ahead``, what
 ``tinypose-infer --det-model ... --video`` runs).
 
@@ -62,10 +62,10 @@ def main():
     args = parser.parse_args()
 
     from pipeline_latency import export_models
-    from tasks.deploy.detector_predictor import DetectorPredictor
-    from tasks.deploy.joint import JointPipeline, run
-    from tasks.deploy.media import VideoInput
-    from tasks.deploy.predictor import KeypointPredictor
+    from tasks.runtime.detector_predictor import DetectorPredictor
+    from tasks.app.joint import JointPipeline, run
+    from tasks.app.media import VideoInput
+    from tasks.runtime.keypoint_predictor import KeypointPredictor
 
     with tempfile.TemporaryDirectory(prefix="video-bench-") as tmp:
         tmp = Path(tmp)

@@ -15,8 +15,9 @@ import luigi
 import luigi.configuration
 
 from pipeline.config import resolve
-from pipeline.deploy_nodes import DEFAULT_BUNDLE_CONFIGS, ExportMobileBundle
-from tasks.deploy.lite import PRECISIONS
+from pipeline.deploy_nodes import ExportMobileBundle
+from tasks.models.defaults import DEFAULT_CONFIG
+from tasks.export.lite import PRECISIONS
 
 
 def build_parser():
@@ -24,9 +25,9 @@ def build_parser():
         prog="tinypose-bundle",
         description="Export, convert (Paddle-Lite FP32/FP16 .nb, ONNX), check and bundle a person detector and "
                     "a TinyPose model for a phone. Without --*-weights the DAG trains that model (needs COCO).")
-    parser.add_argument("--det-config", default=DEFAULT_BUNDLE_CONFIGS["det"], help="detector YAML (%(default)s)")
+    parser.add_argument("--det-config", default=DEFAULT_CONFIG["detector"], help="detector YAML (%(default)s)")
     parser.add_argument("--det-weights", default="", help="the detector's .pdparams (released or your own)")
-    parser.add_argument("--keypoint-config", default=DEFAULT_BUNDLE_CONFIGS["keypoint"],
+    parser.add_argument("--keypoint-config", default=DEFAULT_CONFIG["keypoint"],
                         help="keypoint model YAML (%(default)s)")
     parser.add_argument("--keypoint-weights", default="", help="the keypoint model's .pdparams")
     parser.add_argument("--precisions", nargs="+", choices=PRECISIONS, default=list(PRECISIONS),

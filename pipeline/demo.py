@@ -24,7 +24,7 @@ def run_joint_command(evaluate_pipeline, detector_onnx, video):
     """tinypose-infer on the sample's val images and on the video, with the detector's export
     without NMS (``detector_onnx``'s: onnxruntime, then NMS in numpy, the fastest path here) and
     TinyPose's export; returns the output folders."""
-    from tasks.deploy.cli import main as tinypose_infer
+    from tasks.app.cli import main as tinypose_infer
 
     models = ["--det-model", str(detector_onnx.export_task().outputs()["model_dir"]),
               "--model", str(ExportInferenceModel(config=evaluate_pipeline.keypoint_config).outputs()["model_dir"])]
@@ -37,7 +37,7 @@ def run_joint_command(evaluate_pipeline, detector_onnx, video):
 def lite_environment_note():
     """None when the Paddle-Lite environment is there, else the one line that says how to add it."""
     from pipeline.config import pipeline
-    from tasks.deploy.lite_env import LiteEnvMissing, find_lite_python
+    from tasks.runtime.lite_env import LiteEnvMissing, find_lite_python
     try:
         find_lite_python(pipeline().lite_python or None)
     except LiteEnvMissing as missing:

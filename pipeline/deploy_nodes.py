@@ -1,13 +1,13 @@
 """Deploy nodes: Paddle inference export, ONNX, Paddle-Lite .nb files (FP32, FP16), the mobile bundle.
 
-Every node takes a model config of any architecture (TinyPose, PicoDet): its `architecture:`
+Every node takes a model config of any registered architecture (``tasks.models``): its kind
 picks the node that trains it (`TRAIN_NODES`). A detector is exported with NMS in the graph
 (PaddleDetection's default; what Paddle-Lite and its C++ demo run) or, with `--without-nms`,
 without it (what ONNX gets: paddle2onnx's NMS runs batch 1 only).
 
 Every artifact is checked numerically on fixed images: a model the DAG trained on the first
 persons of COCO val2017 (training needs COCO anyway), a model given by `--weights` on the
-rendered persons of `tasks.deploy.rendered_persons`, so released `.pdparams` files need no
+rendered persons of `tasks.export.rendered_persons`, so released `.pdparams` files need no
 data set at all. `ExportMobileBundle` takes a detector and a keypoint model, each either way.
 """
 import tempfile
@@ -22,14 +22,14 @@ from pipeline.detector_nodes import TrainDetector
 from pipeline.keypoint_nodes import TrainTinyPose
 from pipeline.model_nodes import ModelConfigMixin
 from tasks.common.fingerprint import sha256_file
-from tasks.deploy.lite import PRECISIONS
-from tasks.models import WITH_NMS
+from tasks.export.layout.files import EXPORT_FOLDER, pipeline_onnx_path
+from tasks.export.lite import PRECISIONS
+from tasks.models import kind_configs, spec_of
+from tasks.models.defaults import DEFAULT_CONFIG
 
-# config `architecture` -> the node whose `weights` output is exported
-TRAIN_NODES = {"TinyPose": TrainTinyPose, "PicoDet": TrainDetector}
-DEFAULT_LITE_CONFIGS = ["configs/tinypose_128x96.yml", "configs/tinypose_256x192.yml",
-                        "configs/picodet_s_192_pedestrian.yml", "configs/picodet_s_320_pedestrian.yml"]
-DEFAULT_BUNDLE_CONFIGS = {"det": "configs/picodet_s_192_pedestrian.yml", "keypoint": "configs/tinypose_128x96.yml"}
+# a config's kind (``tasks.models``) -> the node whose `weights` output is exported
+TRAIN_NODES = {"keypoint": TrainTinyPose, "detector": TrainDetector}
+DEFAULT_LITE_CONFIGS = [*kind_configs("keypoint"), *kind_configs("detector")]
 
 
 def check_paths() -> dict:
@@ -41,8 +41,8 @@ def check_paths() -> dict:
 def demo_image(tasks, folder: Path) -> Path:
     """The picture a mobile bundle ships: the first COCO val2017 image with persons when one of
     ``tasks`` was checked on COCO, else a rendered person written into ``folder``."""
-    from tasks.deploy.check_inputs import first_image_with_persons
-    from tasks.deploy.rendered_persons import write_demo_image
+    from tasks.export.check_inputs import first_image_with_persons
+    from tasks.export.rendered_persons import write_demo_image
 
     if any(task.check_images() is not None for task in tasks):
         return first_image_with_persons(**check_paths())
@@ -52,17 +52,17 @@ def demo_image(tasks, folder: Path) -> Path:
 class ModelSourceMixin(ModelConfigMixin):
     """A model config of any architecture plus its weights: the DAG's trained ones, or any
     `.pdparams` given with `weights` (PaddleDetection's released files included)."""
-    config = luigi.Parameter(default="configs/tinypose_128x96.yml", description="model YAML (configs/*.yml)")
+    config = luigi.Parameter(default=DEFAULT_CONFIG["keypoint"], description="model YAML (configs/*.yml)")
     weights = luigi.Parameter(default="", description="a .pdparams to use instead of training")
     fuse_normalize = luigi.BoolParameter(default=False,
                                          description="the network takes RGB 0..255 and normalizes itself")
 
     def has_nms(self) -> bool:
-        """Whether the config's architecture is exported with NMS in the graph by default."""
-        return self.model_config()["architecture"] in WITH_NMS
+        """Whether the config's kind is exported with NMS in the graph by default."""
+        return spec_of(self.model_config()).kind.carries_nms
 
     def train_task(self):
-        train_node = TRAIN_NODES[self.model_config()["architecture"]]
+        train_node = TRAIN_NODES[spec_of(self.model_config()).kind.name]
         return train_node(config=self.config, set=self.training_overrides(train_node))
 
     def export_name(self) -> str:
@@ -102,7 +102,7 @@ class ModelSourceMixin(ModelConfigMixin):
                 "val_images": ExtractArchive(dataset="coco", archive="val2017")}
 
     def check_images(self):
-        """``tasks.deploy.artifacts``' check_images: COCO val2017's paths, or None (rendered persons)."""
+        """``tasks.export.artifacts``' check_images: COCO val2017's paths, or None (rendered persons)."""
         return None if self.weights else check_paths()
 
 
@@ -114,20 +114,20 @@ class ExportInferenceModel(ModelSourceMixin, CachedTask):
     def requires(self):
         if self.without_nms and not self.has_nms():
             raise ValueError(f"--without-nms: {self.config} is a {self.model_config()['architecture']} config, "
-                             f"whose export has no NMS (NMS exports: {list(WITH_NMS)})")
+                             "whose export has no NMS (a detector's has)")
         return {**self.model_requires(), **self.check_requires()}
 
     def export_name(self) -> str:
         return super().export_name() + ("_no_nms" if self.without_nms else "")
 
     def outputs(self):
-        return {"model_dir": data_root() / "export" / self.export_name()}
+        return {"model_dir": data_root() / EXPORT_FOLDER / self.export_name()}
 
     def manifest_path(self):
-        return data_root() / "export" / f"{self.export_name()}.manifest.json"
+        return data_root() / EXPORT_FOLDER / f"{self.export_name()}.manifest.json"
 
     def build(self, out):
-        from tasks.deploy.artifacts import export_model
+        from tasks.export.artifacts import export_model
         self.progress(f"exporting {self.export_name()}")
         return export_model(self.model_config(), self.weights_path(), out["model_dir"],
                             check_images=self.check_images(), fuse_normalize=self.fuse_normalize,
@@ -145,13 +145,13 @@ class ExportOnnx(ModelSourceMixin, CachedTask):
         return {"export": self.export_task(), **self.check_requires()}
 
     def outputs(self):
-        return {"onnx": data_root() / "onnx" / f"{self.export_task().export_name()}.onnx"}
+        return {"onnx": pipeline_onnx_path(data_root(), self.export_task().export_name())}
 
     def manifest_path(self):
-        return data_root() / "onnx" / f"{self.export_task().export_name()}.manifest.json"
+        return self.outputs()["onnx"].with_suffix(".manifest.json")
 
     def build(self, out):
-        from tasks.deploy.artifacts import export_checked_onnx
+        from tasks.export.artifacts import export_checked_onnx
         self.progress("converting to ONNX")
         return export_checked_onnx(self.model_config(), self.export_task().outputs()["model_dir"], out["onnx"],
                                    check_images=self.check_images(), fuse_normalize=self.fuse_normalize,
@@ -177,7 +177,7 @@ class ConvertLiteModel(ModelSourceMixin, CachedTask):
         return data_root() / "lite" / f"{self.export_name()}_{self.precision}.manifest.json"
 
     def build(self, out):
-        from tasks.deploy.artifacts import convert_checked_lite
+        from tasks.export.artifacts import convert_checked_lite
         self.progress(f"paddle_lite_opt {self.precision}")
         return convert_checked_lite(self.model_config(), self.weights_path(), self.export_task().outputs()["model_dir"],
                                     out["nb"], self.precision, check_images=self.check_images(),
@@ -216,12 +216,11 @@ class ExportLiteModels(CachedTask):
 
 
 def write_bundle_files(lite_tasks, out, onnx_tasks=()):
-    """``tasks.deploy.artifacts.write_lite_files`` for the (complete) ConvertLiteModel and ExportOnnx
+    """``tasks.export.artifacts.write_lite_files`` for the (complete) ConvertLiteModel and ExportOnnx
     nodes given, into ``out``'s manifest, readme and mobile paths."""
-    from tasks.deploy.artifacts import write_lite_files
+    from tasks.export.artifacts import write_lite_files
     lite_tasks = list(lite_tasks)
-    models = [{"name": task.export_name(), "architecture": task.model_config()["architecture"],
-               "info": task.read_manifest()["info"], "nb_path": task.outputs()["nb"],
+    models = [{"name": task.export_name(), "info": task.read_manifest()["info"], "nb_path": task.outputs()["nb"],
                "model_dir": task.export_task().outputs()["model_dir"]} for task in lite_tasks]
     onnx = [{"name": task.export_task().export_name(), "path": str(task.outputs()["onnx"]),
              **task.read_manifest()["info"]} for task in onnx_tasks]
@@ -236,14 +235,14 @@ class ExportMobileBundle(CachedTask):
     precision's `.nb` and to ONNX, every file checked, in one bundle keyed by the pair:
     <data_root>/bundles/<det name>+<keypoint name>/ with manifest.json, README.md and
     mobile/<precision>/ (PaddleDetection's C++ Lite demo layout). Another pair never writes there."""
-    det_config = luigi.Parameter(default=DEFAULT_BUNDLE_CONFIGS["det"], description="detector YAML")
+    det_config = luigi.Parameter(default=DEFAULT_CONFIG["detector"], description="detector YAML")
     det_weights = luigi.Parameter(default="", description="the detector's .pdparams (default: train it)")
-    keypoint_config = luigi.Parameter(default=DEFAULT_BUNDLE_CONFIGS["keypoint"], description="keypoint model YAML")
+    keypoint_config = luigi.Parameter(default=DEFAULT_CONFIG["keypoint"], description="keypoint model YAML")
     keypoint_weights = luigi.Parameter(default="", description="the keypoint model's .pdparams (default: train it)")
     precisions = luigi.ListParameter(default=list(PRECISIONS))
     fuse_normalize = luigi.BoolParameter(default=False)
 
-    ROLES = {"det": "PicoDet", "keypoint": "TinyPose"}
+    ROLES = {"det": "detector", "keypoint": "keypoint"}   # role -> the kind of model it takes
 
     def sources(self) -> dict:
         """role -> (config, weights)."""
@@ -253,9 +252,9 @@ class ExportMobileBundle(CachedTask):
         required = {}
         for role, (config, weights) in self.sources().items():
             onnx = ExportOnnx(config=config, weights=weights, fuse_normalize=self.fuse_normalize)
-            architecture = onnx.model_config()["architecture"]
-            if architecture != self.ROLES[role]:
-                raise ValueError(f"--{role}-config {config} is a {architecture} config; "
+            spec = spec_of(onnx.model_config())
+            if spec.kind.name != self.ROLES[role]:
+                raise ValueError(f"--{role}-config {config} is a {spec.name} config, a {spec.kind.name} model; "
                                  f"the bundle's {role} model is a {self.ROLES[role]}")
             required[f"{role}:onnx"] = onnx
             for precision in self.precisions:

@@ -2,11 +2,11 @@
 (`architecture:` picks its loader), trained on the merged list, scored on COCO val2017,
 both with their images verified first (VerifyImages).
 
-A model adds a pair of subclasses that name its default config, its work functions
-and what its evaluation reports (pipeline/keypoint_nodes.py, pipeline/detector_nodes.py).
+A kind of model adds a pair of subclasses that name its default config
+(pipeline/keypoint_nodes.py, pipeline/detector_nodes.py); the work functions and what an
+evaluation reports come from the config's kind (``tasks.models``).
 """
-import importlib
-import importlib.util
+import inspect
 import os
 import shlex
 
@@ -23,11 +23,10 @@ from tasks.common.validation import shapes_training, training_eval, validation_s
 from tasks.datasets.layout import COCO_VAL_IMAGES, IMAGE_LINKS
 
 
-def work_function(reference: str):
-    """'package.module:function' -> the function (imported when the node runs, so that
-    importing pipeline.tasks stays free of Paddle)."""
-    module, name = reference.split(":")
-    return getattr(importlib.import_module(module), name)
+def model_kind(config):
+    """The kind (``tasks.models.ModelKind``) of a loaded config: its work functions and metrics."""
+    from tasks.models import spec_of
+    return spec_of(config).kind
 
 
 class ModelConfigMixin:
@@ -119,7 +118,10 @@ class TrainModel(LaunchParams, ModelConfigMixin, CachedTask):
     training the command line finished into the model folder with the same training signature (tasks.engine.entry.training_signature) is taken as it is;
     weights this node did not record and cannot match stop it."""
     stage_outputs = False         # training writes its final files atomically, keeps checkpoints
-    train_function = None         # 'module:function' with tasks.engine.entry's train() signature
+    def train_function(self):
+        """The config kind's training (``tasks.engine.entry``'s train() signature)."""
+        return model_kind(self.model_config()).train_function()
+
     evaluation_sections = ("eval",)   # config sections that do not change the trained weights
 
     def requires(self):
@@ -179,9 +181,8 @@ class TrainModel(LaunchParams, ModelConfigMixin, CachedTask):
             self.progress(f"epoch {done}/{total}, loss {loss:.3e}", done / total)
 
         if self.world_size() == 1:
-            work_function(self.train_function)(self.training_config(), self.train_ann(), data_root(),
-                                               self.model_dir(), weights_dir=self.weights_dir(), on_epoch=on_epoch,
-                                               **self.val_list())
+            self.train_function()(self.training_config(), self.train_ann(), data_root(), self.model_dir(),
+                                  weights_dir=self.weights_dir(), on_epoch=on_epoch, **self.val_list())
         else:
             self._launch(on_epoch)
         summary = orjson.loads((self.model_dir() / "train_summary.json").read_bytes())
@@ -190,10 +191,10 @@ class TrainModel(LaunchParams, ModelConfigMixin, CachedTask):
     def _launch(self, on_epoch):
         from tasks.common.config import dump_config
         from tasks.engine.launch import launcher_command, run_launcher
-        from tasks.engine.runtime import pick_device
+        from tasks.engine.process_setup import pick_device
         folder = self.model_dir() / "launch"
         config_path = dump_config(self.training_config(), folder / "config.yml")
-        script = importlib.util.find_spec(self.train_function.split(":")[0]).origin
+        script = inspect.getsourcefile(self.train_function())
         val_args = [value for name, path in self.val_list().items()
                     for value in (f"--{name.replace('_', '-')}", path)]
         cmd = launcher_command(script, ["--config", config_path, "--train-ann", self.train_ann(),
@@ -249,8 +250,13 @@ class EvaluateModel(ModelConfigMixin, CachedTask):
     the results file and drawn images. It scores the weights `eval.weights` names:
     model_final.pdparams (final, the default) or model_best.pdparams (best, with `eval.interval`)."""
     train_node = None             # the TrainModel subclass
-    evaluate_function = None      # 'module:function'(config, weights, val_ann, image_root, out_dir)
-    reported_metrics = ()         # metrics kept in the manifest and logged
+    def evaluate_function(self):
+        """The config kind's evaluation: (config, weights, val_ann, image_root, out_dir) -> metrics."""
+        return model_kind(self.model_config()).evaluate_function()
+
+    def reported_metrics(self) -> tuple:
+        """The metrics kept in the manifest and logged."""
+        return model_kind(self.model_config()).reported_metrics
 
     def requires(self):
         return {"model": self.train_node(config=self.config, set=self.training_overrides(self.train_node)),
@@ -267,10 +273,10 @@ class EvaluateModel(ModelConfigMixin, CachedTask):
         which = validation_settings(self.model_config())["weights"]
         self.progress(f"evaluating the {which} weights on val2017")
         trained = self.requires()["model"].outputs()
-        metrics = work_function(self.evaluate_function)(
+        metrics = self.evaluate_function()(
             self.model_config(), trained["best" if which == "best" else "weights"], val_ann,
             data_root() / IMAGE_LINKS[COCO_VAL_IMAGES], out["folder"])
-        reported = {k: metrics[k] for k in self.reported_metrics}
+        reported = {k: metrics[k] for k in self.reported_metrics()}
         log.info("%s (%s weights) on %s: %s", self.model_config()["name"], which, val_ann,
                  " ".join(f"{k}={v:.3f}" for k, v in reported.items()))
         return {**reported, "weights": which}

@@ -6,15 +6,16 @@ from pipeline.config import data_root
 from pipeline.deploy_nodes import ExportInferenceModel
 from pipeline.verify_nodes import VerifyImages
 from tasks.datasets.layout import COCO_VAL_IMAGES, IMAGE_LINKS
+from tasks.models.defaults import DEFAULT_CONFIG
 
 
 class EvaluatePipeline(CachedTask):
     """Keypoint AP on COCO val2017 with the detector's boxes (threshold 0.5, no flip), on the
     single-person images and on the images with at most 6 persons, with the time per image
-    (tasks.deploy.evaluate_pipeline); val2017 as VerifyImages(split="val") left it."""
-    det_config = luigi.Parameter(default="configs/picodet_s_192_pedestrian.yml",
+    (tasks.evaluation.joint_pipeline); val2017 as VerifyImages(split="val") left it."""
+    det_config = luigi.Parameter(default=DEFAULT_CONFIG["detector"],
                                  description="detector YAML (configs/picodet_s_*.yml)")
-    keypoint_config = luigi.Parameter(default="configs/tinypose_128x96.yml",
+    keypoint_config = luigi.Parameter(default=DEFAULT_CONFIG["keypoint"],
                                       description="keypoint YAML (configs/tinypose_*.yml)")
 
     def requires(self):
@@ -33,7 +34,7 @@ class EvaluatePipeline(CachedTask):
         return data_root() / "pipeline" / f"{'+'.join(self.names())}.manifest.json"
 
     def build(self, out):
-        from tasks.deploy.evaluate_pipeline import evaluate_pipeline
+        from tasks.evaluation.joint_pipeline import evaluate_pipeline
         self.progress("detector + TinyPose on val2017")
         metrics = evaluate_pipeline(
             self.requires()["detector"].outputs()["model_dir"], self.requires()["keypoint"].outputs()["model_dir"],

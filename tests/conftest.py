@@ -80,8 +80,8 @@ def tinypose_export(shared_dir) -> Path:
     model.json + model.pdmodel + model.pdiparams, the slow part) with its ``model.onnx``
     beside it. Tests must not write into it."""
     from deploy_helpers import ARCHITECTURE, INPUT_SIZE, seeded_tinypose
-    from tasks.deploy.export import export_inference_model
-    from tasks.deploy.onnx import export_onnx
+    from tasks.export.inference_model import export_inference_model
+    from tasks.export.onnx import export_onnx
     out = shared_dir / "export" / "tinypose_128x96"
     with file_lock(shared_dir / "export.lock"):
         if not (out / "model.onnx").is_file():   # written last

@@ -5,7 +5,7 @@ import numpy as np
 import paddle
 import pytest
 
-from tasks.deploy.lite_env import LiteEnvMissing, find_lite_python
+from tasks.runtime.lite_env import LiteEnvMissing, find_lite_python
 from tasks.deploy.synthetic import synthetic_tinypose
 
 INPUT_SIZE = [96, 128]  # [w, h]

@@ -122,14 +122,14 @@ def test_detector_evaluation_refuses(unsafe_val, tmp_path):
 
 
 def test_pipeline_evaluation_refuses_before_loading_a_model(unsafe_val, tmp_path):
-    from tasks.deploy.evaluate_pipeline import evaluate_pipeline
+    from tasks.evaluation.joint_pipeline import evaluate_pipeline
     ann, image_root = unsafe_val
     with _refused(ann):
         evaluate_pipeline(tmp_path / "no_det", tmp_path / "no_keypoint", ann, image_root, tmp_path / "out")
 
 
 def test_mobile_bundle_demo_image_refuses(unsafe_val):
-    from tasks.deploy.check_inputs import first_image_with_persons
+    from tasks.export.check_inputs import first_image_with_persons
     ann, image_root = unsafe_val
     with _refused(ann):
         first_image_with_persons(ann, image_root)

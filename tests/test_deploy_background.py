@@ -1,11 +1,11 @@
-"""Decoding ahead and drawing behind in background threads (tasks.deploy.background)."""
+"""Decoding ahead and drawing behind in background threads (tasks.app.background)."""
 import itertools
 import threading
 import time
 
 import pytest
 
-from tasks.deploy.background import InOrderWorker, read_ahead
+from tasks.app.background import InOrderWorker, read_ahead
 
 
 def test_read_ahead_yields_every_item_in_order_from_another_thread():

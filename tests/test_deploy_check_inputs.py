@@ -2,7 +2,7 @@
 import numpy as np
 
 from keypoint_tiny_data import make_tiny_coco
-from tasks.deploy.check_inputs import person_crops
+from tasks.export.check_inputs import person_crops
 from tasks.keypoint.config import load_config
 
 

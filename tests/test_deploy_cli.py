@@ -1,4 +1,4 @@
-"""tinypose-infer (tasks/deploy/cli.py) on generated images and a video, with and without a boxes file
+"""tinypose-infer (tasks/app/cli.py) on generated images and a video, with and without a boxes file
 (the detector's part: tests/test_deploy_joint.py)."""
 import json
 import os
@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from deploy_helpers import random_image
-from tasks.deploy.cli import main
-from tasks.deploy.export_dir import ModelDirError, check_export
-from tasks.deploy.infer_cfg import keypoint_infer_cfg
-from tasks.deploy.predictor import KeypointPredictor
-from tasks.deploy.runtime_choice import default_onnx
+from tasks.app.cli import main
+from tasks.export.layout.folder import ModelDirError, check_export
+from tasks.export.layout.infer_cfg import keypoint_infer_cfg
+from tasks.runtime.keypoint_predictor import KeypointPredictor
+from tasks.export.layout.files import onnx_file
 
 VIDEO_SIZE, VIDEO_FPS, VIDEO_FRAMES = (160, 120), 10.0, 5
 
@@ -137,19 +137,19 @@ def test_missing_inputs_name_the_file_and_the_fix(model_dir, inputs, tmp_path):
         main(["--model", str(model_dir), "--input", str(inputs["video"]), "--out", str(inputs["root"])])
 
 
-def test_default_onnx_prefers_the_folder_then_a_fresh_pipeline_file(tmp_path):
+def test_onnx_file_prefers_the_folder_then_a_fresh_pipeline_file(tmp_path):
     model_dir = tmp_path / "export" / "m"
     model_dir.mkdir(parents=True)
     (model_dir / "model.pdiparams").write_bytes(b"w")
-    assert default_onnx(model_dir) is None
+    assert onnx_file(model_dir) is None
     onnx = tmp_path / "onnx" / "m.onnx"
     onnx.parent.mkdir()
     onnx.write_bytes(b"o")
-    assert default_onnx(model_dir) == onnx
+    assert onnx_file(model_dir) == onnx
     os.utime(onnx, (1, 1))  # older than the export: stale
-    assert default_onnx(model_dir) is None
+    assert onnx_file(model_dir) is None
     (model_dir / "model.onnx").write_bytes(b"o")
-    assert default_onnx(model_dir) == model_dir / "model.onnx"
+    assert onnx_file(model_dir) == model_dir / "model.onnx"
 
 
 def test_model_dir_needs_weights_infer_cfg_and_either_program(tmp_path):

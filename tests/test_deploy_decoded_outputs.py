@@ -3,7 +3,7 @@ and in this project's earlier one (scores, boxes), told apart by shape."""
 import numpy as np
 import pytest
 
-from tasks.deploy.decoded_outputs import DECODED_OUTPUTS, boxes_and_scores, decoded_indices
+from tasks.export.layout.detector_io import DECODED_OUTPUTS, boxes_and_scores, decoded_indices
 
 
 def test_both_orders_give_boxes_then_scores():

@@ -5,16 +5,17 @@ import pytest
 import yaml
 
 from tasks.common.config import ConfigError
-from tasks.deploy.infer_cfg import DETECTOR_ARCH, build_infer_cfg, read_detector_export
+from tasks.export.layout.infer_cfg import DETECTOR_ARCH, read_detector_export
+from tasks.models import build_infer_cfg
 from tasks.detection.model import PicoDet
-from tasks.models import WITH_NMS, architecture, build_model, load_model_config
+from tasks.models import architecture, build_model, load_model_config, spec_of
 
 NMS = {"score_threshold": 0.025, "nms_threshold": 0.6, "nms_top_k": 1000, "keep_top_k": 100}
 
 
 def test_load_model_config_dispatches_on_architecture(tmp_path):
     detector = load_model_config("configs/picodet_s_320_pedestrian.yml")  # through _base_
-    assert architecture(detector) == "PicoDet" in WITH_NMS and detector["model"]["input_size"] == [320, 320]
+    assert architecture(detector) == "PicoDet" and spec_of(detector).kind.carries_nms and detector["model"]["input_size"] == [320, 320]
     assert isinstance(build_model(detector), PicoDet)
     assert load_model_config("configs/tinypose_128x96.yml")["architecture"] == "TinyPose"
     (tmp_path / "bad.yml").write_text(yaml.safe_dump({"name": "x", "architecture": "YOLO"}))
@@ -78,7 +79,7 @@ def test_read_detector_export_refuses_what_is_not_one(tmp_path):
 
 
 def test_nms_outputs_compare_by_matched_rows_above_the_floor():
-    from tasks.deploy.lite import compare_outputs
+    from tasks.export.compare import compare_outputs
     rows = np.array([[0, 0.90, 10, 10, 50, 90], [0, 0.05, 60, 5, 80, 40]], np.float32)
     shifted = rows[:1] + np.array([0, 1e-4, 0.004, 0, 0, 0], np.float32)  # a low-score row dropped
     result = compare_outputs([rows, np.array([2])], [shifted, np.array([1])], [1e-2, 0.0], score_floor=0.025)

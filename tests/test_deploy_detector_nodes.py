@@ -9,8 +9,8 @@ import yaml
 from deploy_helpers import lite_python_or_skip
 from pipeline.tasks import ExportInferenceModel, ExportLiteModels, ExportOnnx
 from pipeline_helpers import build, pipeline_root
-from tasks.deploy.infer_cfg import read_detector_export
-from tasks.deploy.lite_bundle import DET_DIR, KEYPOINT_DIR
+from tasks.export.layout.infer_cfg import read_detector_export
+from tasks.export.lite_bundle import DET_DIR, KEYPOINT_DIR
 
 pytestmark = pytest.mark.slow
 

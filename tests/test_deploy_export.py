@@ -7,9 +7,12 @@ import pytest
 import yaml
 
 from deploy_helpers import ARCHITECTURE, INPUT_SIZE, dygraph, fixed_inputs, save_weights, seeded_tinypose
-from tasks.deploy.export import ExportError, export_inference_model
-from tasks.deploy.infer_cfg import build_infer_cfg
-from tasks.deploy.runtimes import PaddleInferenceRunner, program_file
+from tasks.export.inference_model import ExportError, export_inference_model
+from tasks.models import build_infer_cfg
+from tasks.export.layout.infer_cfg import (DEFAULT_KEYPOINT_DECODE, load_infer_cfg, read_keypoint_export,
+                                           write_infer_cfg)
+from tasks.export.layout.files import program_file
+from tasks.runtime.runners import PaddleInferenceRunner
 from tasks.keypoint.config import load_config
 from tasks.keypoint.transforms import IMAGENET_MEAN, IMAGENET_STD
 
@@ -122,8 +125,22 @@ def test_keypoint_infer_cfg_is_paddledetections_layout():
     assert [step["type"] for step in cfg["Preprocess"]] == ["TopDownEvalAffine", "NormalizeImage", "Permute"]
     assert cfg["Preprocess"][0]["trainsize"] == [96, 128]  # [w, h]
     assert cfg["Preprocess"][1]["is_scale"] is True and cfg["label_list"] == ["keypoint"]
-    with pytest.raises(ValueError, match="no infer_cfg writer for architecture 'NoSuchNet'"):
+    with pytest.raises(ValueError, match="architecture 'NoSuchNet' is not one of"):
         build_infer_cfg("NoSuchNet", INPUT_SIZE)
+
+
+def test_keypoint_infer_cfg_records_its_decoding(tmp_path):
+    udp = {"codec": "UDPHeatmap", "udp_backproject": True, "pixel_std": 200}
+    write_infer_cfg(tmp_path, build_infer_cfg(ARCHITECTURE, INPUT_SIZE, decode=udp))
+    export = read_keypoint_export(tmp_path)
+    assert export["decode"] == {**udp, "pixel_std": 200.0} and export["input_size"] == INPUT_SIZE
+    assert load_infer_cfg(tmp_path)["export"]["architecture"] == ARCHITECTURE
+    # PaddleDetection's released folders have no `export:` section: PP-TinyPose's decoding
+    cfg = load_infer_cfg(tmp_path)
+    del cfg["export"]
+    write_infer_cfg(tmp_path, cfg)
+    assert read_keypoint_export(tmp_path)["decode"] == DEFAULT_KEYPOINT_DECODE == {
+        "codec": "DarkHeatmap", "udp_backproject": False, "pixel_std": 200}
 
 
 def test_program_file_accepts_either_program(tmp_path):

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from tasks.deploy.image_blob import ImageBlob
+from tasks.runtime.image_blob import ImageBlob
 
 MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 

@@ -13,11 +13,12 @@ import pytest
 
 from tasks.common.draw import BOX_COLOR
 from tasks.common.schema import check_schema
-from tasks.deploy.boxes import Frame, whole_image
-from tasks.deploy.cli import main
-from tasks.deploy.joint import JointPipeline, run
-from tasks.deploy.pose_boxes import DetectorInterval, boxes_from_keypoints
-from tasks.deploy.predictor import KeypointPredictor
+from tasks.app.boxes import whole_image
+from tasks.app.media import Frame
+from tasks.app.cli import main
+from tasks.app.joint import JointPipeline, run
+from tasks.app.pose_boxes import DetectorInterval, boxes_from_keypoints
+from tasks.runtime.keypoint_predictor import KeypointPredictor
 from tasks.sample.video import FPS, FRAMES, SIZE, render_frames, write_sample_video
 from test_deploy_joint_detector import dark_detector_export, iou_xywh
 
@@ -25,7 +26,7 @@ from test_deploy_joint_detector import dark_detector_export, iou_xywh
 @pytest.fixture(scope="module")
 def detector_dir(tmp_path_factory):
     det = dark_detector_export(tmp_path_factory.mktemp("det") / "picodet")
-    from tasks.deploy.onnx import export_onnx
+    from tasks.export.onnx import export_onnx
     export_onnx(det, det / "model.onnx")  # else every run converts it again
     return det
 

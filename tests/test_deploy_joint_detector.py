@@ -1,6 +1,6 @@
 """A hand-made person detector exported in PaddleDetection's PicoDet deploy layout, in both
 forms (NMS in the graph, as PaddleDetection's released models; and without), and
-tasks.deploy.detector_predictor on it.
+tasks.runtime.detector_predictor on it.
 
 The network finds the sample's stick figures without training: its box is the extent of
 the dark pixels (limbs are drawn grey 96 on a light background), its score 1 when there
@@ -20,8 +20,10 @@ import numpy as np
 import pytest
 import yaml
 
-from tasks.deploy.detector_predictor import DetectorPredictor, person_boxes
-from tasks.deploy.infer_cfg import read_detector_export
+from tasks.runtime.detector_predictor import DetectorPredictor, person_boxes
+from tasks.export.layout.files import ONNX_FILE
+from tasks.export.layout.infer_cfg import read_detector_export
+from tasks.export.onnx import export_onnx
 from tasks.sample.video import render_frames
 
 DET_SIZE = [192, 192]  # [w, h]
@@ -94,7 +96,10 @@ def iou_xywh(a, b):
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory):
     root = tmp_path_factory.mktemp("det")
-    return {"raw": dark_detector_export(root / "raw"), "nms": dark_detector_export(root / "nms", with_nms=True)}
+    folders = {"raw": dark_detector_export(root / "raw"), "nms": dark_detector_export(root / "nms", with_nms=True)}
+    for folder in folders.values():   # what onnxruntime opens: runtimes never convert
+        export_onnx(folder, folder / ONNX_FILE)
+    return folders
 
 
 def test_reads_paddledetection_picodet_layout(exports):

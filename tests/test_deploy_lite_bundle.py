@@ -6,9 +6,9 @@ import pytest
 import yaml
 
 from tasks.common.fingerprint import file_record
-from tasks.deploy.artifacts import write_lite_files
-from tasks.deploy.infer_cfg import build_infer_cfg
-from tasks.deploy.lite_bundle import runtime_configs, write_bundle
+from tasks.export.artifacts import write_lite_files
+from tasks.models import build_infer_cfg
+from tasks.export.lite_bundle import runtime_configs, write_bundle
 
 NMS = {"score_threshold": 0.025, "nms_threshold": 0.6, "nms_top_k": 1000, "keep_top_k": 100}
 # deploy/lite/keypoint_runtime_config.json's keys, and output_dir, which its main.cc reads too
@@ -17,7 +17,7 @@ KEYPOINT_RUNTIME_KEYS = {"model_dir_det", "batch_size_det", "threshold_det", "mo
                          "cpu_threads", "use_dark_decode", "output_dir"}
 
 
-def _model(tmp_path, name, architecture, precision, with_nms=True):
+def _model(tmp_path, name, architecture, precision, with_nms=True, decode=None):
     """A converted model as ExportLiteModels hands it over: export folder with infer_cfg.yml, a .nb."""
     folder = tmp_path / "export" / name
     folder.mkdir(parents=True, exist_ok=True)
@@ -25,7 +25,7 @@ def _model(tmp_path, name, architecture, precision, with_nms=True):
         cfg = build_infer_cfg("PicoDet", [192, 192], nms=NMS, with_nms=with_nms)
         inputs, shapes, outputs = ["image", "scale_factor"], [[2, 3, 192, 192], [2, 2]], [[3, 6], [2]]
     else:
-        cfg = build_infer_cfg("TinyPose", [96, 128])
+        cfg = build_infer_cfg("TinyPose", [96, 128], decode=decode)
         inputs, shapes, outputs = ["image"], [[4, 3, 128, 96]], [[4, 17, 32, 24]]
     (folder / "infer_cfg.yml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     nb = tmp_path / "lite" / f"{name}_{precision}.nb"
@@ -102,6 +102,15 @@ def test_the_bundle_detector_must_hold_its_nms(tmp_path):
     kpt = _model(tmp_path, "tinypose", "TinyPose", "fp32")
     with pytest.raises(ValueError, match="picodet_no_nms: the bundle's detector must hold NMS"):
         write_bundle(tmp_path / "mobile" / "fp32", det, kpt, tmp_path / "x.jpg")
+
+
+def test_the_bundle_keypoint_model_must_decode_as_the_cpp_demo_does(tmp_path):
+    det = _model(tmp_path, "picodet", "PicoDet", "fp32")
+    udp = _model(tmp_path, "tinypose_udp", "TinyPose", "fp32",
+                 decode={"codec": "UDPHeatmap", "udp_backproject": True, "pixel_std": 200})
+    with pytest.raises(ValueError, match="tinypose_udp: the C\\+\\+ demo decodes heatmaps as .*'DarkHeatmap'.*"
+                                         "this model was trained to be decoded as .*'UDPHeatmap'"):
+        write_bundle(tmp_path / "mobile" / "fp32", det, udp, tmp_path / "x.jpg")
 
 
 def test_runtime_configs_take_the_detectors_draw_threshold():

@@ -11,15 +11,15 @@ import numpy as np
 import pytest
 
 from deploy_helpers import dygraph, fixed_inputs, seeded_tinypose
-from tasks.deploy.onnx import OnnxError, check_onnx, export_onnx
-from tasks.deploy.predictor import KeypointPredictor
-from tasks.deploy.runtimes import OnnxRunner, PaddleInferenceRunner
+from tasks.export.onnx import OnnxError, check_onnx, export_onnx
+from tasks.runtime.keypoint_predictor import KeypointPredictor
+from tasks.runtime.runners import OnnxRunner, PaddleInferenceRunner
 
 REPO = Path(__file__).resolve().parents[1]
 EXPORT_AND_CHECK = textwrap.dedent("""
     import json, sys
     import numpy as np
-    from tasks.deploy.onnx import check_onnx, export_onnx
+    from tasks.export.onnx import check_onnx, export_onnx
     model_dir, onnx_path = sys.argv[1:3]
     export_onnx(model_dir, onnx_path)
     x = np.random.default_rng(0).standard_normal((2, 3, 128, 96)).astype(np.float32)

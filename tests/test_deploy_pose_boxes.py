@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from tasks.deploy.boxes import Frame
-from tasks.deploy.pose_boxes import DetectorInterval, boxes_from_keypoints
+from tasks.app.media import Frame
+from tasks.app.pose_boxes import DetectorInterval, boxes_from_keypoints
 
 IMAGE = np.zeros((240, 320, 3), np.uint8)
 

@@ -1,8 +1,8 @@
-"""tasks/deploy/smoothing.py: the IoU tracker keeps ids, the One-Euro filter calms a still
+"""tasks/app/smoothing.py: the IoU tracker keeps ids, the One-Euro filter calms a still
 person and follows a moving one."""
 import numpy as np
 
-from tasks.deploy.smoothing import IouTracker, KeypointSmoother, OneEuroFilter
+from tasks.app.smoothing import IouTracker, KeypointSmoother, OneEuroFilter
 
 FPS = 12.0
 HEIGHT = 170.0

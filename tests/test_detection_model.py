@@ -198,8 +198,8 @@ def test_export_legacy_and_pir_reproduce_reference(tmp_path):
     give the reference outputs; the PIR program too (oneDNN included: no float64 array attributes)."""
     from paddle import inference
 
-    from tasks.deploy.onnx import export_onnx
-    from tasks.deploy.runtimes import OnnxRunner, PaddleInferenceRunner
+    from tasks.export.onnx import export_onnx
+    from tasks.runtime.runners import OnnxRunner, PaddleInferenceRunner
 
     name = MODELS[0]
     x, reference, strides = make_input(name), load_npz(f"parity_{name}"), PicoDet().strides

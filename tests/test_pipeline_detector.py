@@ -10,7 +10,7 @@ import yaml
 from pipeline.tasks import EvaluateDetector, ExportOnnx, TrainDetector
 from pipeline_helpers import SAMPLE_DETECTOR as SAMPLE_CONFIG
 from pipeline_helpers import build, pipeline_root
-from tasks.deploy.detector_predictor import DetectorPredictor, person_boxes
+from tasks.runtime.detector_predictor import DetectorPredictor, person_boxes
 from tasks.detection.evaluate import STAT_NAMES, bbox_eval
 from tasks.engine.entry import training_signature
 from tasks.sample.video import render_frames

@@ -3,7 +3,7 @@ import json
 
 import cv2
 
-from tasks.deploy.evaluate_pipeline import evaluate_pipeline, person_counts
+from tasks.evaluation.joint_pipeline import evaluate_pipeline, person_counts
 from tasks.sample.video import render_frames
 from test_deploy_joint_detector import dark_detector_export
 

@@ -181,12 +181,18 @@ def record_evaluation(config, weights, val_ann, image_root, out_dir):
 
 
 class RecordedTraining(TrainModel):
-    train_function = f"{__name__}:record_training"
+    def train_function(self):
+        return record_training
 
 
 class RecordedEvaluation(EvaluateModel):
     train_node = RecordedTraining
-    evaluate_function = f"{__name__}:record_evaluation"
+
+    def evaluate_function(self):
+        return record_evaluation
+
+    def reported_metrics(self):
+        return ()
 
 
 def test_training_and_evaluation_read_the_verified_lists(damaged):

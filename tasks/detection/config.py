@@ -16,7 +16,9 @@ SAMPLE_PIPELINES = ("train_pipeline", "eval_pipeline")
 
 def picodet_rules(cfg: dict) -> list:
     """Rules across fields: (key, message) pairs."""
-    data, problems = cfg["data"], []
+    from tasks.models.registry import architecture_problems
+
+    data, problems = cfg["data"], architecture_problems(cfg, "detector")
     for name in SAMPLE_PIPELINES + ("train_batch_pipeline",):
         found = TRANSFORMS.problems_all(data[name], f"data/{name}")
         problems += found

@@ -17,7 +17,7 @@ from tasks.engine.checkpoints import CheckpointStore
 from tasks.engine.ema import ModelEMA
 from tasks.engine.log import StepLog, plot_curves
 from tasks.engine.optimizer import build_optimizer
-from tasks.engine.runtime import (pick_device, random_states, restore_random_states, seed_everything,
+from tasks.engine.process_setup import (pick_device, random_states, restore_random_states, seed_everything,
                                   start_processes)
 from tasks.engine.validation import VAL_LOG, is_due, start_validation
 

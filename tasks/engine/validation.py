@@ -23,7 +23,7 @@ import paddle
 
 from tasks.common.atomic import atomic_path
 from tasks.common.validation import validation_settings
-from tasks.engine.runtime import random_states, restore_random_states
+from tasks.engine.process_setup import random_states, restore_random_states
 
 __all__ = ["VAL_LOG", "BEST_WEIGHTS", "is_due", "start_validation", "Validation"]
 

@@ -1,6 +1,7 @@
-"""TinyPose configs: tasks.common.config with schemas/keypoint_config.schema.json and
-TinyPose's rules across fields (joint ids, milestones, heatmap aspect ratio, pipeline
-entries that name a registered transform with arguments it takes)."""
+"""Keypoint model configs (TinyPose's, and any architecture registered as a keypoint model):
+tasks.common.config with schemas/keypoint_config.schema.json and the rules across fields
+(a registered architecture, joint ids, milestones, heatmap aspect ratio, pipeline entries that
+name a registered transform with arguments it takes)."""
 from tasks.common import config as common
 from tasks.common.config import ConfigError, deep_merge, dump_config  # noqa: F401 (this module's API)
 from tasks.common.validation import validation_problems
@@ -14,7 +15,9 @@ PIPELINES = ("train_pipeline", "eval_pipeline")
 
 def tinypose_rules(cfg: dict) -> list:
     """Rules across fields: (key, message) pairs."""
-    problems = []
+    from tasks.models.registry import architecture_problems
+
+    problems = architecture_problems(cfg, "keypoint")
     joints = cfg["model"]["num_joints"]
     for pair in cfg["model"]["flip_pairs"]:
         if max(pair) >= joints:

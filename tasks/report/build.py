@@ -151,7 +151,7 @@ def _models(data_root, val_doc, thumbnails, folders, per_reason):
 def _subset_images(val_doc, subset):
     if subset is None:
         return None
-    from tasks.deploy.evaluate_pipeline import SUBSETS, person_counts
+    from tasks.evaluation.joint_pipeline import SUBSETS, person_counts
     low, high = SUBSETS[subset]
     return [image_id for image_id, n in person_counts(val_doc).items() if low <= n <= high]
 

@@ -1,0 +1,2 @@
+"""App room: ``tinypose-infer`` (CLI, media in and out, box sources, smoothing, threads), on
+``tasks.runtime``'s predictors."""
