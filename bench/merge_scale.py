@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from scratch import scratch_folder  # noqa: E402
-from tasks.annotations.coco import NUM_JOINTS, person_category  # noqa: E402
+from tasks.common.coco import NUM_JOINTS, person_category  # noqa: E402
 
 COCO_IMAGES, COCO_ANNOTATIONS = 118_287, 262_465
 AIC_IMAGES, AIC_HUMANS = 210_000, 378_000

@@ -25,7 +25,7 @@ from typing import Protocol
 
 import numpy as np
 
-from tasks.annotations.coco import PERSON_ID
+from tasks.common.coco import PERSON_ID
 
 
 @dataclass

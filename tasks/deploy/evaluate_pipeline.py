@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tasks.annotations.coco import PERSON_ID
 from tasks.common.atomic import write_json
+from tasks.common.coco import PERSON_ID
 from tasks.common.paths import confined_image_path
 from tasks.deploy.boxes import Frame
 from tasks.deploy.media import read_image

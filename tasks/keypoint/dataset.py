@@ -14,8 +14,8 @@ import numpy as np
 import orjson
 import paddle
 
-from tasks.annotations.coco import PERSON_ID
 from tasks.annotations.validate import gc_paused
+from tasks.common.coco import PERSON_ID
 from tasks.common.paths import confined_image_path
 from tasks.common.packed_records import Lookup, PackedRecords, Strings, field_column, fixed_rows, read_coco
 
