@@ -11,7 +11,7 @@ from tasks.deploy.export import ExportError, export_inference_model
 from tasks.deploy.infer_cfg import build_infer_cfg
 from tasks.deploy.runtimes import PaddleInferenceRunner, program_file
 from tasks.keypoint.config import load_config
-from tasks.keypoint.transforms import IMAGENET_MEAN, IMAGENET_STD
+from tasks.transforms import IMAGENET_MEAN, IMAGENET_STD
 
 CONFIG = "configs/tinypose_128x96.yml"
 

@@ -33,7 +33,7 @@ from tasks.common.fingerprint import file_record
 from tasks.deploy.infer_cfg import build_infer_cfg
 from tasks.deploy.rendered_persons import rendered_inputs
 from tasks.deploy.runtimes import PARAMS_FILE, PROGRAM_FILES
-from tasks.keypoint.transforms.formatting import IMAGENET_MEAN, IMAGENET_STD
+from tasks.transforms import IMAGENET_MEAN, IMAGENET_STD
 
 INPUT_NAME = "image"
 SCALE_FACTOR_NAME = "scale_factor"  # a detector with NMS: [B, 2] (y, x) input / original size

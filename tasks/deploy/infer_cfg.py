@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from tasks.keypoint.transforms.formatting import IMAGENET_MEAN, IMAGENET_STD
+from tasks.transforms import IMAGENET_MEAN, IMAGENET_STD
 
 INFER_CFG = "infer_cfg.yml"
 # PaddleDetection writes arch "GFL" for a PicoDet exported with its post-processing (decoded

@@ -16,20 +16,11 @@ import paddle
 
 from tasks.annotations.validate import gc_paused
 from tasks.common.coco import PERSON_ID
-from tasks.common.paths import confined_image_path
-from tasks.common.packed_records import Lookup, PackedRecords, Strings, field_column, fixed_rows, read_coco
+from tasks.common.packed_records import Lookup, PackedRecords, field_column, fixed_rows, image_files, read_coco
 
 from .geometry import BOX_PADDING, PIXEL_STD, boxes_to_centers_scales, clip_boxes_xywh
 
 log = logging.getLogger(__name__)
-
-
-def image_files(images, image_root, ann_file):
-    """The images' paths under ``image_root`` as packed ``Strings``; UnsafeImagePath naming
-    ``ann_file`` and the image when a ``file_name`` could lead outside ``image_root``."""
-    root = str(Path(image_root))  # str paths: pathlib per image would cost seconds at 300k images
-    return Strings.from_list([confined_image_path(root, img["file_name"], ann_file=ann_file, image_id=img["id"])
-                              for img in images])
 
 
 def _persons(files, image_index, image_id, ann_id, boxes, keypoints, visible, score, input_size,
