@@ -71,8 +71,8 @@ def load_person_records(ann_file, image_root, input_size, num_joints=17,
 
 
 @gc_paused()
-def load_detection_records(bbox_file, ann_file, image_root, input_size, num_joints=17,
-                           score_threshold=0.0, pixel_std=PIXEL_STD, padding=BOX_PADDING):
+def load_detected_person_records(bbox_file, ann_file, image_root, input_size, num_joints=17,
+                                 score_threshold=0.0, pixel_std=PIXEL_STD, padding=BOX_PADDING):
     """COCO detection results (person, category 1, score >= threshold) -> packed records
     with zero keypoints (all marked visible, as PaddleDetection does) and ann_id -1."""
     images = orjson.loads(Path(ann_file).read_bytes())["images"]
@@ -128,7 +128,7 @@ class TopDownCocoDataset(paddle.io.Dataset):
         else:
             if bbox_file is None:
                 raise ValueError("use_gt_bbox=False needs bbox_file (COCO detection results JSON)")
-            self.records, self.stats = load_detection_records(
+            self.records, self.stats = load_detected_person_records(
                 bbox_file, ann_file, image_root, self.input_size, num_joints,
                 det_score_threshold, pixel_std, padding)
         log.info("%s: %s", ann_file, ", ".join(f"{k} {v}" for k, v in self.stats.items()))
