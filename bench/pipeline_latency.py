@@ -33,6 +33,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))  # synthetic_weights: a test fixture the benches share
 
 THREADS = 2
 DET_SIZE, KPT_SIZE = [192, 192], [96, 128]  # [w, h]
@@ -49,10 +50,10 @@ def export_models(root, candidates=None):
     """The two synthetic-weight exports (+ model.onnx beside each) under ``root``. With
     ``candidates``, the detector is exported a second time with its class bias lowered so that
     that many anchors of the bench frame score at least 0.5 (``lower_class_bias``)."""
+    from synthetic_weights import synthetic_model, synthetic_tinypose
     from tasks.deploy.detector_predictor import DetectorPredictor
     from tasks.deploy.export import export_inference_model
     from tasks.deploy.onnx import export_onnx
-    from tasks.deploy.synthetic import synthetic_model, synthetic_tinypose
     from tasks.detection.config import load_config
     from tasks.detection.model import PicoDet
 

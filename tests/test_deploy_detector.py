@@ -7,13 +7,13 @@ import pytest
 import yaml
 
 from deploy_helpers import lite_python_or_skip
+from synthetic_weights import synthetic_model
 from tasks.deploy.detector_graph import DetectorWithNMS, DetectorWithoutNMS
 from tasks.deploy.export import ExportError, export_inference_model
 from tasks.deploy.lite import (LiteError, build_lite_model, check_lite, compare_outputs, convert_lite,
                                estimate_fp16_detector_cost)
 from tasks.deploy.onnx import check_onnx, export_onnx
 from tasks.deploy.runtimes import OnnxRunner, PaddleInferenceRunner
-from tasks.deploy.synthetic import synthetic_model
 from tasks.detection.builders import build_model
 from tasks.detection.config import load_config
 from tasks.detection.nms import multiclass_nms
