@@ -2,7 +2,6 @@
 import luigi
 
 from pipeline.model_nodes import EvaluateModel, TrainModel
-from tasks.common.cocometrics import REPORTED_KEYPOINT_METRICS
 
 DEFAULT_CONFIG = "configs/tinypose_128x96.yml"
 
@@ -18,4 +17,4 @@ class EvaluateTinyPose(EvaluateModel):
     config = luigi.Parameter(default=DEFAULT_CONFIG, description="model YAML (configs/tinypose_*.yml)")
     train_node = TrainTinyPose
     evaluate_function = "tasks.keypoint.evaluate:evaluate"
-    reported_metrics = REPORTED_KEYPOINT_METRICS
+    reported_metrics = ("AP", "AP50", "AP75", "APm", "APl", "AR")
