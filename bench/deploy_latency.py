@@ -26,12 +26,13 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))  # synthetic_weights: a test fixture the benches share
 
+from synthetic_weights import synthetic_tinypose  # noqa: E402
 from tasks.export.inference_model import export_inference_model  # noqa: E402
 from tasks.export.lite import convert_lite, run_lite_x86  # noqa: E402
 from tasks.export.onnx import export_onnx  # noqa: E402
 from tasks.runtime.runners import OnnxRunner, PaddleInferenceRunner  # noqa: E402
-from tasks.deploy.synthetic import synthetic_tinypose  # noqa: E402
 from tasks.keypoint.model import TinyPose  # noqa: E402
 
 SIZES = {"128x96": (128, 96), "256x192": (256, 192)}

@@ -39,7 +39,7 @@ def forth_and_back(items, count):
 
 def truth_file(truth, path):
     """The frames' true persons as a COCO keypoint annotation file (image id = frame index)."""
-    from tasks.annotations.coco import PERSON_ID
+    from tasks.common.coco import PERSON_ID
     from tasks.sample.video import SIZE
     images, annotations = [], []
     for index, person in enumerate(truth):

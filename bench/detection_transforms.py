@@ -35,7 +35,7 @@ cv2.setNumThreads(1)
 from tasks.detection.config import load_config  # noqa: E402
 from tasks.detection.dataset import DetectionCollate  # noqa: E402
 from tasks.detection.transforms import TRANSFORMS  # noqa: E402
-from tasks.keypoint.transforms import Compose, LoadImage  # noqa: E402
+from tasks.transforms import Compose, LoadImage  # noqa: E402
 
 CONFIG = REPO / "configs" / "picodet_s_320_pedestrian.yml"
 BOXES = np.array([[220, 60, 420, 440], [40, 200, 120, 420], [500, 150, 600, 460]], np.float32)

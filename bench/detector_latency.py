@@ -11,7 +11,7 @@ box decoding; the same graph for every runtime), plus the numpy multiclass NMS t
 project runs after it, and the Lite .nb with NMS in the graph (what the phone runs).
 Each runtime is measured in a fresh process, in interleaved rounds, times pooled
 (``bench/deploy_latency.py`` explains why). Weights are synthetic
-(``tasks.deploy.synthetic``): latency does not depend on their values. PaddleDetection's
+(``tests/synthetic_weights.py``): latency does not depend on their values. PaddleDetection's
 figures (tests/data/reference/latency.json: its dygraph network and its own PIR export
 through paddle.inference without oneDNN, which its export cannot run with oneDNN) come
 from another run on this kind of machine. The load average is recorded: on 2 shared
@@ -30,13 +30,14 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
+sys.path.insert(0, str(REPO / "tests"))  # synthetic_weights: a test fixture the benches share
 
 from deploy_latency import measure_in_child, summary  # noqa: E402
-from tasks.export.layout.detector_io import boxes_and_scores  # noqa: E402
+from synthetic_weights import synthetic_model  # noqa: E402
 from tasks.export.inference_model import export_inference_model  # noqa: E402
+from tasks.export.layout.detector_io import boxes_and_scores  # noqa: E402
 from tasks.export.lite import convert_lite, run_lite_x86  # noqa: E402
 from tasks.export.onnx import export_onnx  # noqa: E402
-from tasks.deploy.synthetic import synthetic_model  # noqa: E402
 from tasks.detection.nms import multiclass_nms  # noqa: E402
 from tasks.models import build_model, load_model_config  # noqa: E402
 

@@ -3,7 +3,7 @@
 Same setup as PaddleDetection's figures in tests/data/reference/latency.json
 (`dygraph_raw_forward`): batch 1, 2 threads (CPU affinity {0,1}, OMP/MKL
 threads 2, set before paddle is imported), eval mode under no_grad, the
-synthetic weights of tasks/common/synthetic_weights.py,
+synthetic weights of tests/synthetic_weights.py,
 input np.random.default_rng(0).uniform(0, 1, (1,3,H,W)).
 Each size is timed in `--rounds` rounds of `--runs` forwards after `--warmup`
 forwards; the figures are from the last round (the first is often slower on
@@ -30,8 +30,9 @@ import paddle  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))  # synthetic_weights: a test fixture the benches share
 
-from tasks.common.synthetic_weights import weights_for_params_list  # noqa: E402
+from synthetic_weights import weights_for_params_list  # noqa: E402
 from tasks.common.weights import load_state  # noqa: E402
 from tasks.keypoint.model import TinyPose  # noqa: E402
 

@@ -37,7 +37,7 @@ cv2.setNumThreads(1)
 from tasks.keypoint.builders import build_transforms  # noqa: E402
 from tasks.keypoint.config import load_config  # noqa: E402
 from tasks.keypoint.geometry import boxes_to_centers_scales  # noqa: E402
-from tasks.keypoint.transforms import Compose, LoadImage  # noqa: E402
+from tasks.transforms import Compose, LoadImage  # noqa: E402
 
 REFERENCE = REPO / "tests" / "data" / "reference" / "transforms_throughput.json"
 CONFIGS = ("tinypose_128x96", "tinypose_256x192")  # configs/<name>.yml: their train pipelines, sans LoadImage

@@ -38,9 +38,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from scratch import scratch_folder  # noqa: E402
-from tasks.annotations.coco import NUM_JOINTS, person_category  # noqa: E402
+from tasks.common.coco import NUM_JOINTS, person_category  # noqa: E402
 
-COCO_IMAGES, COCO_ANNOTATIONS = 118_287, 262_465
+COCO_IMAGES, COCO_PERSONS = 118_287, 262_465
 AIC_IMAGES, AIC_HUMANS = 210_000, 378_000
 POLYGON_POINTS = 36  # x, y pairs per COCO person polygon (~500 bytes, like the real file)
 
@@ -149,7 +149,7 @@ def main():
         t0 = time.perf_counter()
         coco, aic = work / "person_keypoints_train2017.json", work / "aic_train_coco.json"
         coco.write_bytes(orjson.dumps(coco_like(round(COCO_IMAGES * args.scale),
-                                                round(COCO_ANNOTATIONS * args.scale))))
+                                                round(COCO_PERSONS * args.scale))))
         aic.write_bytes(orjson.dumps(aic_like(round(AIC_IMAGES * args.scale),
                                               round(AIC_HUMANS * args.scale))))
         print(f"generated in {time.perf_counter() - t0:.1f} s: {coco.name} "

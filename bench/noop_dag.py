@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from merge_scale import AIC_HUMANS, AIC_IMAGES, COCO_ANNOTATIONS, COCO_IMAGES, coco_like  # noqa: E402
+from merge_scale import AIC_HUMANS, AIC_IMAGES, COCO_IMAGES, COCO_PERSONS, coco_like  # noqa: E402
 from scratch import scratch_folder  # noqa: E402
 from tasks.datasets.layout import ARCHIVE_LAYOUTS  # noqa: E402
 from tasks.sample.archive import write_if_changed, zip_bytes  # noqa: E402
@@ -75,7 +75,7 @@ def aic_raw(n_images, n_humans, seed=1):
 
 def write_archives(folder: Path, scale: float) -> dict:
     """The five archives under `folder`; returns (dataset, archive) -> (path, md5)."""
-    coco = coco_like(round(COCO_IMAGES * scale), round(COCO_ANNOTATIONS * scale))
+    coco = coco_like(round(COCO_IMAGES * scale), round(COCO_PERSONS * scale))
     coco_jpeg, aic_jpeg = header_only_jpeg(COCO_SIZE), header_only_jpeg(AIC_SIZE)
     val = {**coco, "images": coco["images"][:10], "annotations": []}
     members = {

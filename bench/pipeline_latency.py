@@ -33,6 +33,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))  # synthetic_weights: a test fixture the benches share
 
 THREADS = 2
 DET_SIZE, KPT_SIZE = [192, 192], [96, 128]  # [w, h]
@@ -50,13 +51,13 @@ def export_models(root, candidates=None):
     beside each: the runtimes open files, they never convert) under ``root``. With
     ``candidates``, the detector is exported a second time with its class bias lowered so that
     that many anchors of the bench frame score at least 0.5 (``lower_class_bias``)."""
-    from tasks.runtime.detector_predictor import DetectorPredictor
+    from synthetic_weights import synthetic_model, synthetic_tinypose
     from tasks.export.inference_model import export_inference_model
     from tasks.export.layout.files import LITE_X86_FILE, ONNX_FILE
     from tasks.export.lite import convert_lite
     from tasks.export.onnx import export_onnx
+    from tasks.runtime.detector_predictor import DetectorPredictor
     from tasks.runtime.lite_env import LiteEnvMissing
-    from tasks.deploy.synthetic import synthetic_model, synthetic_tinypose
     from tasks.detection.config import load_config
     from tasks.detection.model import PicoDet
 

@@ -1,7 +1,7 @@
 """Data nodes: archives -> extracted folders -> converted AIC -> merged training list."""
 import luigi
 
-from pipeline.base import CachedTask
+from pipeline.cached_task import CachedTask
 from pipeline.config import data_root, datasets_file
 from tasks.datasets.layout import (AIC_SPLITS, COCO_ANNOTATIONS, COCO_TRAIN_IMAGES, IMAGE_LINKS,
                                    aic_archive)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import luigi
 
-from pipeline.base import CachedTask
+from pipeline.cached_task import CachedTask
 from pipeline.config import data_root, pipeline, resolve
 from pipeline.data_nodes import IMAGE_LINKS, ExtractArchive
 from pipeline.detector_nodes import TrainDetector

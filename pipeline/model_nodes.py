@@ -14,7 +14,7 @@ import luigi
 import orjson
 
 from pipeline import PROJECT_ROOT
-from pipeline.base import CachedTask, digest, log
+from pipeline.cached_task import CachedTask, digest, log
 from pipeline.config import data_root, resolve
 from pipeline.verify_nodes import VerifyImages
 from tasks.common.fingerprint import sha256_file, still_matches

@@ -1,7 +1,7 @@
 """The pipeline node: detector + TinyPose evaluated together (PP-TinyPose's "Pipeline" table)."""
 import luigi
 
-from pipeline.base import CachedTask
+from pipeline.cached_task import CachedTask
 from pipeline.config import data_root
 from pipeline.deploy_nodes import ExportInferenceModel
 from pipeline.verify_nodes import VerifyImages

@@ -1,7 +1,7 @@
 """The report node: one offline HTML page per data root to look at the data and the models."""
 import luigi
 
-from pipeline.base import CachedTask
+from pipeline.cached_task import CachedTask
 from pipeline.config import data_root
 from pipeline.data_nodes import BuildMergedAnnotations, ConvertAIChallenger, extract_task
 from tasks.datasets.layout import AIC_SPLITS, COCO_ANNOTATIONS, COCO_VAL_IMAGES, IMAGE_LINKS, aic_archive

@@ -2,7 +2,7 @@
 model trains or is scored on it (tasks.imagecheck)."""
 import luigi
 
-from pipeline.base import CachedTask
+from pipeline.cached_task import CachedTask
 from pipeline.config import data_root
 from pipeline.data_nodes import MERGED_NAME, BuildMergedAnnotations, extract_task
 from tasks.datasets.layout import COCO_ANNOTATIONS, COCO_VAL_IMAGES, IMAGE_LINKS

@@ -5,8 +5,8 @@ import numpy as np
 import paddle
 import pytest
 
+from synthetic_weights import synthetic_tinypose
 from tasks.runtime.lite_env import LiteEnvMissing, find_lite_python
-from tasks.deploy.synthetic import synthetic_tinypose
 
 INPUT_SIZE = [96, 128]  # [w, h]
 ARCHITECTURE = "TinyPose"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tasks.common.synthetic_weights import weights_for_params_list
+from synthetic_weights import weights_for_params_list
 
 REFERENCE_DIR = Path(__file__).resolve().parent / "data" / "reference"
 

@@ -11,9 +11,9 @@ import orjson
 import pytest
 
 from tasks.annotations.aic_to_coco import convert_aic
-from tasks.annotations.coco import COCO_KEYPOINTS, COCO_SKELETON
 from tasks.annotations.merge import merge
 from tasks.annotations.validate import load_json
+from tasks.common.coco import COCO_KEYPOINTS, COCO_SKELETON
 from tasks.common.schema import load_schema
 
 SHA1, SHA2 = "1" * 40, "2" * 40

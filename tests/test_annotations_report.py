@@ -8,10 +8,10 @@ import pytest
 import test_annotations_convert as aic
 import test_annotations_merge as coco
 from tasks.annotations.aic_to_coco import convert_aic
-from tasks.annotations.coco import COCO_KEYPOINTS
 from tasks.annotations.merge import merge
 from tasks.annotations.report import build_report, format_summary, write_report
 from tasks.annotations.validate import load_json
+from tasks.common.coco import COCO_KEYPOINTS
 from tasks.common.schema import check_schema
 from test_annotations_merge import _run
 

@@ -27,8 +27,8 @@ import pytest
 from pipeline.bundle_cli import main as bundle_main
 from pipeline.tasks import ExportMobileBundle
 from pipeline_helpers import PROJECT_ROOT, pipeline_root
+from synthetic_weights import synthetic_model
 from tasks.common.fingerprint import file_record
-from tasks.deploy.synthetic import synthetic_model
 from tasks.models import build_model, load_model_config
 
 pytestmark = pytest.mark.slow

@@ -14,7 +14,7 @@ from tasks.export.layout.infer_cfg import (DEFAULT_KEYPOINT_DECODE, load_infer_c
 from tasks.export.layout.files import program_file
 from tasks.runtime.runners import PaddleInferenceRunner
 from tasks.keypoint.config import load_config
-from tasks.keypoint.transforms import IMAGENET_MEAN, IMAGENET_STD
+from tasks.transforms import IMAGENET_MEAN, IMAGENET_STD
 
 CONFIG = "configs/tinypose_128x96.yml"
 

@@ -13,7 +13,7 @@ import paddle
 import pytest
 import yaml
 
-import pipeline.base  # noqa: F401 - before the luigi_config fixture: importing pipeline reloads Luigi's config
+import pipeline.cached_task  # noqa: F401 - before the luigi_config fixture: importing pipeline reloads Luigi's config
 from pipeline.tasks import EvaluateTinyPose, TrainTinyPose
 from pipeline_helpers import PROJECT_ROOT, tinypose_test_config
 from keypoint_tiny_data import make_tiny_coco

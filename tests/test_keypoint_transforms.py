@@ -7,8 +7,8 @@ import pytest
 
 from tasks.keypoint.geometry import (COCO_FLIP_PAIRS, apply_affine, boxes_to_centers_scales, clip_boxes_xywh,
                                      flip_back_heatmaps, flip_test, to_image_coords, udp_warp_matrix)
-from tasks.keypoint.transforms import (Compose, InformationDropping, LoadImage, NormalizeImage,
-                                       PackInputs, Permute, RandomFlipHalfBody, TopDownAffine)
+from tasks.keypoint.transforms import InformationDropping, PackInputs, RandomFlipHalfBody, TopDownAffine
+from tasks.transforms import Compose, LoadImage, NormalizeImage, Permute
 
 
 class ScriptedRng:

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from pipeline import PROJECT_ROOT
-from pipeline.base import runs_log_path
+from pipeline.cached_task import runs_log_path
 from pipeline.tasks import (BuildMergedAnnotations, ConvertAIChallenger, EvaluateTinyPose, ExtractArchive,
                             TrainTinyPose)
 from pipeline_helpers import build, pipeline_root, tinypose_test_config

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from pycocotools.coco import COCO
 
-from pipeline.base import runs_log_path
+from pipeline.cached_task import runs_log_path
 from pipeline.tasks import BuildMergedAnnotations, ConvertAIChallenger, ExtractArchive
 from tasks.sample.archive import zip_bytes
 

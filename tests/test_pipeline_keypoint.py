@@ -7,7 +7,7 @@ import pytest
 import yaml
 from luigi.tools.deps import find_deps
 
-from pipeline.base import runs_log_path
+from pipeline.cached_task import runs_log_path
 from pipeline.tasks import EvaluateTinyPose, TrainTinyPose
 from pipeline_helpers import build, pipeline_root, tinypose_test_config
 from tasks.keypoint.cocoeval import oks_eval

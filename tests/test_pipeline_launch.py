@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from kill_resume import kill_after_checkpoint
-from pipeline.base import runs_log_path
+from pipeline.cached_task import runs_log_path
 from pipeline.tasks import BuildMergedAnnotations, EvaluateTinyPose, TrainTinyPose
 from pipeline_helpers import PROJECT_ROOT, build, tinypose_test_config
 from tasks.common.ownership import ForeignOutputError

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import yaml
 
-from pipeline.base import runs_log_path
+from pipeline.cached_task import runs_log_path
 from pipeline.model_nodes import EvaluateModel, TrainModel
 from pipeline.tasks import BuildMergedAnnotations, VerifyImages
 from pipeline_helpers import build

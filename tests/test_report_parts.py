@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tasks.annotations.coco import COCO_KEYPOINTS, NUM_JOINTS
+from tasks.common.coco import COCO_KEYPOINTS, NUM_JOINTS
 from tasks.report.error_analysis import OPPOSITE, analyse
 from tasks.report.images import ImageFolders
 from tasks.report.rejections import RecordIndex, image_check_tiles, merge_tiles, reason_groups

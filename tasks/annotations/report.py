@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from tasks.annotations.coco import COCO_KEYPOINTS, LARGE_AREA, NUM_JOINTS, SMALL_AREA
 from tasks.annotations.validate import gc_paused, load_json
+from tasks.common.coco import COCO_KEYPOINTS, LARGE_AREA, NUM_JOINTS, SMALL_AREA
 
 
 def _source_ranges(merged, merge_report):

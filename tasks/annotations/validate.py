@@ -27,7 +27,7 @@ from pathlib import Path
 
 import orjson
 
-from tasks.annotations.coco import NUM_JOINTS, PERSON_ID
+from tasks.common.coco import NUM_JOINTS, PERSON_ID
 from tasks.common.paths import file_name_problem
 from tasks.common.schema import check_schema
 

@@ -24,8 +24,8 @@ from typing import Protocol
 
 import numpy as np
 
-from tasks.annotations.coco import PERSON_ID
 from tasks.app.media import Frame
+from tasks.common.coco import PERSON_ID
 
 
 class BoxSource(Protocol):

@@ -23,8 +23,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from tasks.annotations.coco import PERSON_ID
 from tasks.common.atomic import write_json
+from tasks.common.coco import PERSON_ID
 from tasks.common.draw import draw_pose
 from tasks.common.schema import check_schema
 from tasks.app.background import InOrderWorker, read_ahead

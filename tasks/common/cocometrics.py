@@ -2,6 +2,10 @@
 import contextlib
 import io
 
+# The keypoint figures (COCOeval keypoint stats names) logged and kept in a model's manifest
+# and in the pipeline tables.
+REPORTED_KEYPOINT_METRICS = ("AP", "AP50", "AP75", "APm", "APl", "AR")
+
 
 def evaluate_and_summarize(evaluator, stat_names) -> dict:
     """evaluate(), accumulate(), summarize() of a prepared COCOeval, quietly. Returns

@@ -2,7 +2,7 @@
 import cv2
 import numpy as np
 
-from tasks.annotations.coco import COCO_SKELETON
+from tasks.common.coco import COCO_SKELETON
 
 # 0-based joint pairs (the COCO file's `skeleton` is 1-based).
 LIMBS = tuple((a - 1, b - 1) for a, b in COCO_SKELETON)

@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import orjson
 
+from tasks.common.paths import confined_image_path
+
 
 def field_column(items, key, dtype, default=None):
     """One field of every dict in `items` as a numpy array (`default` where it is absent)."""
@@ -84,6 +86,14 @@ class Strings(Ragged):
 
     def __getitem__(self, index):
         return super().__getitem__(index).tobytes().decode("utf-8")
+
+
+def image_files(images, image_root, ann_file):
+    """The images' paths under ``image_root`` as packed ``Strings``; UnsafeImagePath naming
+    ``ann_file`` and the image when a ``file_name`` could lead outside ``image_root``."""
+    root = str(Path(image_root))  # str paths: pathlib per image would cost seconds at 300k images
+    return Strings.from_list([confined_image_path(root, img["file_name"], ann_file=ann_file, image_id=img["id"])
+                              for img in images])
 
 
 class Lookup:

@@ -40,8 +40,10 @@ def generalized_iou(pred, target, eps=1e-10):
 
 
 def distance_to_box(points, distances):
-    """Points [..., 2] (x, y) and distances [..., 4] (left, top, right, bottom) -> boxes [..., 4]."""
-    return paddle.concat([points - distances[..., :2], points + distances[..., 2:]], axis=-1)
+    """Points [..., 2] (x, y) and distances [..., 4] (left, top, right, bottom) -> boxes [..., 4] x1y1x2y2."""
+    # one split, not two slices: the exported detector graph is built from this
+    left_top, right_bottom = paddle.split(distances, 2, axis=-1)
+    return paddle.concat([points - left_top, points + right_bottom], axis=-1)
 
 
 def box_to_distance(points, boxes, max_distance=None, eps=0.1):

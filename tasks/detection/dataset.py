@@ -15,12 +15,11 @@ from pathlib import Path
 import numpy as np
 import paddle
 
-from tasks.annotations.coco import PERSON_ID
 from tasks.annotations.validate import gc_paused
-from tasks.common.packed_records import PackedRecords, Ragged, field_column, fixed_rows, read_coco
+from tasks.common.coco import PERSON_ID
+from tasks.common.packed_records import PackedRecords, Ragged, field_column, fixed_rows, image_files, read_coco
 from tasks.common.loader import build_loader
-from tasks.keypoint.dataset import image_files
-from tasks.keypoint.transforms import Compose
+from tasks.transforms import Compose
 
 from .transforms import TRANSFORMS, BatchTransform
 

@@ -27,8 +27,8 @@ import paddle
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from tasks.annotations.coco import PERSON_ID
 from tasks.common.atomic import atomic_path, write_json
+from tasks.common.coco import PERSON_ID
 from tasks.common.cocometrics import evaluate_and_summarize
 from tasks.common.config import add_overrides_argument, config_from_args
 from tasks.common.logs import progress_bar

@@ -25,6 +25,7 @@ from paddle.nn.initializer import Constant, Normal
 from paddle.regularizer import L2Decay
 
 from tasks.detection.anchors import grid_cell_boxes, grid_points
+from tasks.detection.boxes import distance_to_box
 from tasks.detection.lc_pan import DPModule
 from tasks.detection.legacy_ops import matmul, sigmoid, sqrt
 
@@ -118,12 +119,6 @@ class Integral(nn.Layer):
         # large logits
         bins = reg.reshape([0, 4, self.reg_max + 1, -1]).transpose([0, 1, 3, 2])  # [B, 4, N, reg_max + 1]
         return self._expectation(bins).reshape([0, 4, -1]).transpose([0, 2, 1])
-
-
-def distance_to_box(points, distances):
-    """points [N, 2] (x, y), distances [B, N, 4] (left, top, right, bottom) -> boxes [B, N, 4] x1y1x2y2."""
-    left_top, right_bottom = paddle.split(distances, 2, axis=-1)
-    return paddle.concat([points - left_top, points + right_bottom], axis=-1)
 
 
 class PicoHeadV2(nn.Layer):

@@ -10,16 +10,16 @@ Sample transforms take and return one sample (``LoadImage``, ``RandomCrop``,
 Batch transforms (subclasses of ``BatchTransform``: ``BatchRandomResize``, ``PadGT``)
 take the batch's samples and a batch generator. ``TRANSFORMS`` builds both from a
 config's ``{type: Name, arg: value}`` lists; ``LoadImage``, ``NormalizeImage`` and
-``Permute`` are TinyPose's (tasks.keypoint.transforms), registered here too.
+``Permute`` are shared with TinyPose (tasks.transforms), registered here too.
 """
 import cv2
 import numpy as np
 
 from tasks.common.registry import Registry
-from tasks.keypoint.transforms import LoadImage, NormalizeImage, Permute, RandomTransform
+from tasks.transforms import SHARED_TRANSFORMS, RandomTransform
 
 TRANSFORMS = Registry("detection transform")
-for _shared in (LoadImage, NormalizeImage, Permute):
+for _shared in SHARED_TRANSFORMS:
     TRANSFORMS.register(_shared)
 
 # BatchRandomResize's random_interp choices, in PaddleDetection's order.

@@ -43,132 +43,174 @@ def train(adapter: TrainAdapter, config: dict, out_dir, *, signature: str, devic
     # Parameter and optimizer-state names come from Paddle's process-wide name counter and key
     # the optimizer's checkpoint: fresh counters make them the same in every run of a process.
     with paddle.utils.unique_name.guard():
-        return _run(adapter, config, Path(out_dir), signature, device, resume, max_epochs, progress, on_epoch,
-                    pretrain_weights)
+        run = _TrainingRun(adapter, config, Path(out_dir), signature, device, max_epochs)
+        run.start(resume, pretrain_weights)
+        run.open_outputs(resume, progress)
+        return run.train_epochs(on_epoch)
 
 
-def _run(adapter, config, out_dir, signature, device, resume, max_epochs, progress, on_epoch,
-         pretrain_weights) -> dict:
-    train_cfg = config["train"]
-    device = pick_device(device)
-    world_size, rank = start_processes(device)
-    is_writer = rank == 0
-    seed = int(train_cfg["seed"])
-    seed_everything(seed + rank)
+class _TrainingRun:
+    """One call of `train`, in its steps: set-up (processes, data, model, AMP), `start` (from a
+    checkpoint or fresh weights), `open_outputs` (the writer's log, validation, progress bar),
+    `train_epochs` (steps, validation, checkpoints), then the writer's final files."""
 
-    data = adapter.build_train_data(world_size, rank)
-    steps_per_epoch = len(data.sampler)
-    if steps_per_epoch == 0:
-        raise ValueError(f"{config['name']}: no training batch ({len(data.dataset)} samples, "
-                         f"train.batch_size {train_cfg.get('batch_size')}, drop_last {train_cfg.get('drop_last')})")
-    model = adapter.build_model()
-    use_amp = bool(train_cfg["amp"]) and device.startswith("gpu")
-    scaler = (paddle.amp.GradScaler(init_loss_scaling=float(train_cfg.get("amp_loss_scale", DEFAULT_LOSS_SCALE)))
-              if use_amp else None)
-    total_epochs = int(train_cfg["epochs"])
-    epochs = total_epochs if max_epochs is None else min(int(max_epochs), total_epochs)
+    def __init__(self, adapter, config, out_dir, signature, device, max_epochs):
+        self.adapter, self.config, self.out_dir, self.signature = adapter, config, out_dir, signature
+        self.train_cfg = train_cfg = config["train"]
+        self.device = pick_device(device)
+        self.world_size, self.rank = start_processes(self.device)
+        self.is_writer = self.rank == 0
+        self.seed = int(train_cfg["seed"])
+        seed_everything(self.seed + self.rank)
 
-    store = CheckpointStore(out_dir / "checkpoints", signature, keep=int(train_cfg["keep_checkpoints"]),
-                            keep_signatures=int(train_cfg.get("keep_signatures", DEFAULT_KEEP_SIGNATURES)))
-    resumed_from = store.latest() if resume else None
-    state = paddle.load(str(resumed_from)) if resumed_from else {"epoch": 0, "step": 0, "losses": {}}
-    start_epoch, step = int(state["epoch"]), int(state["step"])
-    optimizer, schedule = build_optimizer(config["optimizer"], model.parameters(), steps_per_epoch, total_epochs,
-                                          start_step=step)
-    ema = ModelEMA(model, float(train_cfg.get("ema_decay", DEFAULT_EMA_DECAY))) if train_cfg.get("use_ema") else None
-    if resumed_from:
-        _restore(state, model, optimizer, ema, scaler, steps_per_epoch, resumed_from)
-        if is_writer:
-            restore_random_states(state["random"])
-        else:   # other ranks keep streams of their own
-            seed_everything(seed + rank + step)
-    else:
-        _load_start_weights(adapter, model, train_cfg, pretrain_weights)
-    last_losses, best = dict(state["losses"]), state.get("best")
-    del state
-    net = (paddle.DataParallel(model, find_unused_parameters=adapter.find_unused_parameters)
-           if world_size > 1 else model)
+        self.data = adapter.build_train_data(self.world_size, self.rank)
+        self.steps_per_epoch = len(self.data.sampler)
+        if self.steps_per_epoch == 0:
+            raise ValueError(f"{config['name']}: no training batch ({len(self.data.dataset)} samples, "
+                             f"train.batch_size {train_cfg.get('batch_size')}, drop_last {train_cfg.get('drop_last')})")
+        self.model = adapter.build_model()
+        self.use_amp = bool(train_cfg["amp"]) and self.device.startswith("gpu")
+        self.scaler = (paddle.amp.GradScaler(init_loss_scaling=float(train_cfg.get("amp_loss_scale",
+                                                                                   DEFAULT_LOSS_SCALE)))
+                       if self.use_amp else None)
+        self.total_epochs = int(train_cfg["epochs"])
+        self.epochs = self.total_epochs if max_epochs is None else min(int(max_epochs), self.total_epochs)
 
-    step_log = validation = None
-    if is_writer:
-        store.claim(clear=not resume)
-        dump_config(config, out_dir / "config_used.yml")
-        step_log = StepLog(out_dir / "train_log.csv", start_step=step)
-        validation = start_validation(adapter, config, out_dir, start_epoch, best)
-    bar = progress_bar(total=epochs * steps_per_epoch, initial=min(step, epochs * steps_per_epoch), unit="step",
-                       dynamic_ncols=True, enabled=progress and is_writer, desc=config["name"])
-    started, samples_seen = time.perf_counter(), 0
-    net.train()
-    try:
-        for epoch in range(start_epoch, epochs):
-            data.set_epoch(epoch)
-            tick = time.perf_counter()
-            for batch in data.loader:
-                lr = schedule()
-                with paddle.amp.auto_cast(enable=use_amp, level="O1"):
-                    losses = adapter.losses(net, batch, epoch)
-                total = losses["loss"]
-                if scaler is not None:
-                    scaler.scale(total).backward()
-                    scaler.step(optimizer)
-                    scaler.update()
-                else:
-                    total.backward()
-                    optimizer.step()
-                optimizer.clear_grad()
-                schedule.step()
-                if ema is not None:
-                    ema.update(model)
-                last_losses = {name: float(value) for name, value in losses.items()}
-                if scaler is None and not math.isfinite(last_losses["loss"]):
-                    raise FloatingPointError(f"{config['name']}: loss {last_losses} at step {step} (epoch {epoch}); "
-                                             "lower optimizer.base_lr or check the data")
-                if step_log is not None:
-                    step_log.write(step, epoch, lr, last_losses)
-                step += 1
-                batch_samples = adapter.batch_samples(batch) * world_size
-                now = time.perf_counter()
-                rate = batch_samples / max(now - tick, 1e-9)
-                tick, samples_seen = now, samples_seen + batch_samples
-                bar.set_postfix(epoch=epoch, loss=f"{last_losses['loss']:.3e}", lr=f"{lr:.2e}",
-                                samples_s=f"{rate:.1f}")
-                bar.update(1)
-            done = epoch + 1
-            if is_due(config, done, total_epochs):
-                if validation is not None:
-                    validation.run(_final_weights(model, ema), done, step)
-                if world_size > 1:   # the others wait for the writer's validation
-                    dist.barrier()
-            if is_writer and (done % int(train_cfg["snapshot_epoch"]) == 0 or done == epochs):
-                store.save(_checkpoint(model, optimizer, ema, scaler, done, step, steps_per_epoch, last_losses,
-                                       signature, validation), done)
-            if is_writer and on_epoch is not None:
-                on_epoch(done, epochs, last_losses["loss"])
-    finally:
-        bar.close()
-        if step_log is not None:
-            step_log.close()
-    elapsed = time.perf_counter() - started
-    summary = {
-        "name": config["name"], "device": device, "world_size": world_size, "amp": use_amp, "ema": ema is not None,
-        "epochs": epochs, "steps": step, "steps_per_epoch": steps_per_epoch, "samples": len(data.dataset),
-        "final_loss": last_losses.get("loss", math.nan), "final_losses": last_losses,
-        "seconds_this_run": round(elapsed, 2),
-        "samples_per_s_this_run": round(samples_seen / elapsed, 2) if elapsed > 0 and samples_seen else None,
-        "signature": signature, "resumed_from": str(resumed_from) if resumed_from else None,
-    }
-    if is_writer:
+    def start(self, resume, pretrain_weights):
+        """Optimizer, schedule and EMA, at this signature's newest checkpoint (with `resume`) or at
+        the start weights."""
+        train_cfg = self.train_cfg
+        self.store = CheckpointStore(self.out_dir / "checkpoints", self.signature,
+                                     keep=int(train_cfg["keep_checkpoints"]),
+                                     keep_signatures=int(train_cfg.get("keep_signatures", DEFAULT_KEEP_SIGNATURES)))
+        self.resumed_from = self.store.latest() if resume else None
+        state = paddle.load(str(self.resumed_from)) if self.resumed_from else {"epoch": 0, "step": 0, "losses": {}}
+        self.start_epoch, self.step = int(state["epoch"]), int(state["step"])
+        self.optimizer, self.schedule = build_optimizer(self.config["optimizer"], self.model.parameters(),
+                                                        self.steps_per_epoch, self.total_epochs, start_step=self.step)
+        self.ema = (ModelEMA(self.model, float(train_cfg.get("ema_decay", DEFAULT_EMA_DECAY)))
+                    if train_cfg.get("use_ema") else None)
+        if self.resumed_from:
+            _restore(state, self.model, self.optimizer, self.ema, self.scaler, self.steps_per_epoch,
+                     self.resumed_from)
+            if self.is_writer:
+                restore_random_states(state["random"])
+            else:   # other ranks keep streams of their own
+                seed_everything(self.seed + self.rank + self.step)
+        else:
+            _load_start_weights(self.adapter, self.model, train_cfg, pretrain_weights)
+        self.last_losses, self.best = dict(state["losses"]), state.get("best")
+        self.net = (paddle.DataParallel(self.model, find_unused_parameters=self.adapter.find_unused_parameters)
+                    if self.world_size > 1 else self.model)
+
+    def open_outputs(self, resume, progress):
+        """The writer claims the checkpoint folder and opens config_used.yml, the step log and the
+        validation; every rank gets a progress bar (shown by the writer only)."""
+        self.step_log = self.validation = None
+        if self.is_writer:
+            self.store.claim(clear=not resume)
+            dump_config(self.config, self.out_dir / "config_used.yml")
+            self.step_log = StepLog(self.out_dir / "train_log.csv", start_step=self.step)
+            self.validation = start_validation(self.adapter, self.config, self.out_dir, self.start_epoch, self.best)
+        total_steps = self.epochs * self.steps_per_epoch
+        self.bar = progress_bar(total=total_steps, initial=min(self.step, total_steps), unit="step",
+                                dynamic_ncols=True, enabled=progress and self.is_writer, desc=self.config["name"])
+
+    def train_epochs(self, on_epoch) -> dict:
+        """The remaining epochs, then the summary (and the writer's final files)."""
+        started, self.samples_seen = time.perf_counter(), 0
+        self.net.train()
+        try:
+            for epoch in range(self.start_epoch, self.epochs):
+                self.data.set_epoch(epoch)
+                self._tick = time.perf_counter()
+                for batch in self.data.loader:
+                    self._train_step(batch, epoch)
+                self._end_epoch(epoch + 1, on_epoch)
+        finally:
+            self.bar.close()
+            if self.step_log is not None:
+                self.step_log.close()
+        summary = self._summary(time.perf_counter() - started)
+        if self.is_writer:
+            self._write_final_files(summary)
+        if self.world_size > 1:
+            dist.barrier()
+        return summary
+
+    def _train_step(self, batch, epoch):
+        """One optimizer step on `batch`: losses, backward (scaled under AMP), EMA, log, progress."""
+        lr = self.schedule()
+        with paddle.amp.auto_cast(enable=self.use_amp, level="O1"):
+            losses = self.adapter.losses(self.net, batch, epoch)
+        total = losses["loss"]
+        if self.scaler is not None:
+            self.scaler.scale(total).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            total.backward()
+            self.optimizer.step()
+        self.optimizer.clear_grad()
+        self.schedule.step()
+        if self.ema is not None:
+            self.ema.update(self.model)
+        self.last_losses = {name: float(value) for name, value in losses.items()}
+        if self.scaler is None and not math.isfinite(self.last_losses["loss"]):
+            raise FloatingPointError(f"{self.config['name']}: loss {self.last_losses} at step {self.step} "
+                                     f"(epoch {epoch}); lower optimizer.base_lr or check the data")
+        if self.step_log is not None:
+            self.step_log.write(self.step, epoch, lr, self.last_losses)
+        self.step += 1
+        self._show_progress(batch, epoch, lr)
+
+    def _show_progress(self, batch, epoch, lr):
+        batch_samples = self.adapter.batch_samples(batch) * self.world_size
+        now = time.perf_counter()
+        rate = batch_samples / max(now - self._tick, 1e-9)
+        self._tick, self.samples_seen = now, self.samples_seen + batch_samples
+        self.bar.set_postfix(epoch=epoch, loss=f"{self.last_losses['loss']:.3e}", lr=f"{lr:.2e}",
+                             samples_s=f"{rate:.1f}")
+        self.bar.update(1)
+
+    def _end_epoch(self, done, on_epoch):
+        """After `done` epochs: validation when due (the other ranks wait for it), a checkpoint
+        every `train.snapshot_epoch` and at the last epoch, then `on_epoch`."""
+        if is_due(self.config, done, self.total_epochs):
+            if self.validation is not None:
+                self.validation.run(_final_weights(self.model, self.ema), done, self.step)
+            if self.world_size > 1:
+                dist.barrier()
+        if self.is_writer and (done % int(self.train_cfg["snapshot_epoch"]) == 0 or done == self.epochs):
+            self.store.save(_checkpoint(self.model, self.optimizer, self.ema, self.scaler, done, self.step,
+                                        self.steps_per_epoch, self.last_losses, self.signature, self.validation),
+                            done)
+        if self.is_writer and on_epoch is not None:
+            on_epoch(done, self.epochs, self.last_losses["loss"])
+
+    def _summary(self, elapsed) -> dict:
+        return {
+            "name": self.config["name"], "device": self.device, "world_size": self.world_size, "amp": self.use_amp,
+            "ema": self.ema is not None, "epochs": self.epochs, "steps": self.step,
+            "steps_per_epoch": self.steps_per_epoch, "samples": len(self.data.dataset),
+            "final_loss": self.last_losses.get("loss", math.nan), "final_losses": self.last_losses,
+            "seconds_this_run": round(elapsed, 2),
+            "samples_per_s_this_run": (round(self.samples_seen / elapsed, 2)
+                                       if elapsed > 0 and self.samples_seen else None),
+            "signature": self.signature, "resumed_from": str(self.resumed_from) if self.resumed_from else None,
+        }
+
+    def _write_final_files(self, summary):
+        """model_final.pdparams (its sha256 into `summary`), curves.png and train_summary.json."""
+        out_dir = self.out_dir
         with atomic_path(out_dir / "model_final.pdparams") as tmp:
-            paddle.save(_final_weights(model, ema), str(tmp))
+            paddle.save(_final_weights(self.model, self.ema), str(tmp))
             summary["weights_sha256"] = sha256_file(tmp)
-        if validation is not None:
-            summary["validation"] = validation.summary()
+        if self.validation is not None:
+            summary["validation"] = self.validation.summary()
         plot_curves(out_dir / "train_log.csv", out_dir / "curves.png",
-                    val_log_path=out_dir / VAL_LOG if validation is not None else None)
+                    val_log_path=out_dir / VAL_LOG if self.validation is not None else None)
         write_json(out_dir / "train_summary.json", summary, indent=True)
-    if world_size > 1:
-        dist.barrier()
-    return summary
 
 
 def _load_start_weights(adapter, model, train_cfg, pretrain_weights):

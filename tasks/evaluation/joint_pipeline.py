@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tasks.annotations.coco import PERSON_ID
 from tasks.common.atomic import write_json
+from tasks.common.coco import PERSON_ID
+from tasks.common.cocometrics import REPORTED_KEYPOINT_METRICS
 from tasks.common.paths import confined_image_path
 from tasks.app.media import Frame
 from tasks.app.media import read_image
@@ -31,7 +32,6 @@ from tasks.keypoint.geometry import PIXEL_STD, boxes_to_centers_scales
 DET_THRESHOLD = 0.5
 MAX_PERSONS = 6
 SUBSETS = {"single": (1, 1), "multi": (1, MAX_PERSONS)}  # persons per image, inclusive
-REPORTED = ("AP", "AP50", "AP75", "APm", "APl", "AR")
 
 
 def person_counts(coco):
@@ -106,8 +106,8 @@ def evaluate_pipeline(det_dir, keypoint_dir, val_ann, image_root, out_dir, *, de
         write_json(out_dir / f"keypoints_{subset}.json", results)
         with tempfile.TemporaryDirectory() as tmp:
             scored = oks_eval(subset_file(coco, ids, Path(tmp) / "gt.json"), results) if results else \
-                {name: 0.0 for name in REPORTED}
-        metrics[subset] = {**{name: round(scored[name], 4) for name in REPORTED}, "images": len(ids),
+                {name: 0.0 for name in REPORTED_KEYPOINT_METRICS}
+        metrics[subset] = {**{name: round(scored[name], 4) for name in REPORTED_KEYPOINT_METRICS}, "images": len(ids),
                            "persons": sum(counts[i] for i in ids), "detections": len(image_ids),
                            "ms_per_image": round(1000 * float(np.mean([seconds[i] for i in ids])), 3) if ids else 0}
     det_name, keypoint_name = names or (Path(det_dir).name, Path(keypoint_dir).name)

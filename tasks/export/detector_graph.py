@@ -34,7 +34,7 @@ def output_tolerances(with_nms):
     return [BOX_TOL, 0.0] if with_nms else [BOX_TOL, SCORE_TOL]
 
 
-def multiclass_nms(boxes, scores, score_threshold, nms_threshold, nms_top_k, keep_top_k):
+def graph_multiclass_nms(boxes, scores, score_threshold, nms_threshold, nms_top_k, keep_top_k):
     """Paddle's multiclass_nms3 on boxes [B, N, 4] and scores [B, C, N] -> (rows [K, 6], rows per image [B]).
 
     IoU without +1 on widths (normalized), no background class (PaddleDetection's
@@ -74,7 +74,7 @@ class DetectorWithNMS(paddle.nn.Layer):
         scores, boxes = self.model(image)
         scale_y, scale_x = paddle.split(scale_factor, 2, axis=-1)
         per_side = paddle.concat([scale_x, scale_y, scale_x, scale_y], axis=-1).reshape([-1, 1, 4])
-        return multiclass_nms(boxes / per_side, scores, **self.nms)
+        return graph_multiclass_nms(boxes / per_side, scores, **self.nms)
 
 
 class DetectorWithoutNMS(paddle.nn.Layer):

@@ -29,10 +29,10 @@ from pathlib import Path
 import numpy as np
 
 from tasks.common.fingerprint import file_record
-from tasks.export.layout.infer_cfg import write_infer_cfg
 from tasks.export.compare import FP32_TOL, ComparisonError, compare_outputs, describe_failure
 from tasks.export.layout.files import INFER_CFG, PARAMS_FILE, PARAMS_INFO_FILE, PROGRAM_FILES
-from tasks.keypoint.transforms.formatting import IMAGENET_MEAN, IMAGENET_STD
+from tasks.export.layout.infer_cfg import write_infer_cfg
+from tasks.transforms import IMAGENET_MEAN, IMAGENET_STD
 
 INPUT_NAME = "image"
 PIR_FLAG = {"pir": "1", "legacy": "0"}  # FLAGS_enable_pir_api of the child that writes each program

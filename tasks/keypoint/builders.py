@@ -3,7 +3,8 @@
 from tasks.keypoint.codecs import CODECS
 from tasks.keypoint.dataset import TopDownCocoDataset
 from tasks.keypoint.model import TinyPose
-from tasks.keypoint.transforms import TRANSFORMS, Compose
+from tasks.keypoint.transforms import TRANSFORMS
+from tasks.transforms import Compose
 
 
 def build_model(config) -> TinyPose:

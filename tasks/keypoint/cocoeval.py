@@ -13,7 +13,7 @@ import numpy as np
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from tasks.annotations.coco import PERSON_ID
+from tasks.common.coco import PERSON_ID
 from tasks.common.cocometrics import evaluate_and_summarize
 
 # COCO's per-keypoint OKS sigmas (pycocotools' kpt_oks_sigmas).

@@ -14,22 +14,13 @@ import numpy as np
 import orjson
 import paddle
 
-from tasks.annotations.coco import PERSON_ID
 from tasks.annotations.validate import gc_paused
-from tasks.common.paths import confined_image_path
-from tasks.common.packed_records import Lookup, PackedRecords, Strings, field_column, fixed_rows, read_coco
+from tasks.common.coco import PERSON_ID
+from tasks.common.packed_records import Lookup, PackedRecords, field_column, fixed_rows, image_files, read_coco
 
 from .geometry import BOX_PADDING, PIXEL_STD, boxes_to_centers_scales, clip_boxes_xywh
 
 log = logging.getLogger(__name__)
-
-
-def image_files(images, image_root, ann_file):
-    """The images' paths under ``image_root`` as packed ``Strings``; UnsafeImagePath naming
-    ``ann_file`` and the image when a ``file_name`` could lead outside ``image_root``."""
-    root = str(Path(image_root))  # str paths: pathlib per image would cost seconds at 300k images
-    return Strings.from_list([confined_image_path(root, img["file_name"], ann_file=ann_file, image_id=img["id"])
-                              for img in images])
 
 
 def _persons(files, image_index, image_id, ann_id, boxes, keypoints, visible, score, input_size,
@@ -80,8 +71,8 @@ def load_person_records(ann_file, image_root, input_size, num_joints=17,
 
 
 @gc_paused()
-def load_detection_records(bbox_file, ann_file, image_root, input_size, num_joints=17,
-                           score_threshold=0.0, pixel_std=PIXEL_STD, padding=BOX_PADDING):
+def load_detected_person_records(bbox_file, ann_file, image_root, input_size, num_joints=17,
+                                 score_threshold=0.0, pixel_std=PIXEL_STD, padding=BOX_PADDING):
     """COCO detection results (person, category 1, score >= threshold) -> packed records
     with zero keypoints (all marked visible, as PaddleDetection does) and ann_id -1."""
     images = orjson.loads(Path(ann_file).read_bytes())["images"]
@@ -137,7 +128,7 @@ class TopDownCocoDataset(paddle.io.Dataset):
         else:
             if bbox_file is None:
                 raise ValueError("use_gt_bbox=False needs bbox_file (COCO detection results JSON)")
-            self.records, self.stats = load_detection_records(
+            self.records, self.stats = load_detected_person_records(
                 bbox_file, ann_file, image_root, self.input_size, num_joints,
                 det_score_threshold, pixel_std, padding)
         log.info("%s: %s", ann_file, ", ".join(f"{k} {v}" for k, v in self.stats.items()))

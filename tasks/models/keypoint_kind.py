@@ -3,9 +3,8 @@
 Training, evaluation and the crops come from ``tasks.keypoint``; the decoding a deployed model
 uses is the config's codec and ``eval.udp_backproject``, written to infer_cfg.yml.
 """
+from tasks.common.cocometrics import REPORTED_KEYPOINT_METRICS
 from tasks.models.spec import ModelKind
-
-METRICS = ("AP", "AP50", "AP75", "APm", "APl", "AR")
 
 
 def _train():
@@ -69,7 +68,7 @@ def _fp16_check(model, config):
     return check
 
 
-KEYPOINT = ModelKind(name="keypoint", train_function=_train, evaluate_function=_evaluate, reported_metrics=METRICS,
-                     carries_nms=False, infer_cfg=_infer_cfg, infer_cfg_options=_infer_cfg_options,
-                     export_graph=_export_graph, export_inputs=_export_inputs, rendered_inputs=_rendered_inputs,
+KEYPOINT = ModelKind(name="keypoint", train_function=_train, evaluate_function=_evaluate,
+                     reported_metrics=REPORTED_KEYPOINT_METRICS, carries_nms=False, infer_cfg=_infer_cfg,
+                     infer_cfg_options=_infer_cfg_options, export_graph=_export_graph, export_inputs=_export_inputs, rendered_inputs=_rendered_inputs,
                      val_inputs=_val_inputs, comparison=_comparison, fp16_check=_fp16_check)

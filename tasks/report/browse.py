@@ -8,8 +8,8 @@ show the raw 14 joints beside the converted 17 (tasks.report.drawing, kind ``aic
 """
 from collections import defaultdict
 
-from tasks.annotations.coco import NUM_JOINTS
 from tasks.annotations.aic import AIC_UNLABELED, NUM_AIC_JOINTS
+from tasks.common.coco import NUM_JOINTS
 from tasks.report.records import keypoints_array, xywh_box, xyxy_box
 
 __all__ = ["BUCKETS", "browse_source", "records_by_id", "aic_drawing", "aic_pose"]

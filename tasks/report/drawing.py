@@ -17,7 +17,7 @@ decoded becomes a grey placeholder tile with the reason written on it.
 import cv2
 import numpy as np
 
-from tasks.annotations.coco import COCO_KEYPOINTS
+from tasks.common.coco import COCO_KEYPOINTS
 from tasks.common.draw import LIMB_COLORS, LIMBS, draw_pose
 
 __all__ = ["AIC_KEYPOINTS", "THUMB_HEIGHT", "render", "placeholder"]

@@ -25,7 +25,7 @@ import numpy as np
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from tasks.annotations.coco import COCO_KEYPOINTS, NUM_JOINTS
+from tasks.common.coco import COCO_KEYPOINTS, NUM_JOINTS
 from tasks.common.cocometrics import evaluate_and_summarize
 from tasks.keypoint.cocoeval import COCO_SIGMAS, STAT_NAMES
 

@@ -9,7 +9,7 @@ image folders, gets a placeholder tile that says why.
 """
 from collections import defaultdict
 
-from tasks.annotations.coco import NUM_JOINTS
+from tasks.common.coco import NUM_JOINTS
 from tasks.report.browse import aic_pose
 from tasks.report.records import keypoints_array, xywh_box, xyxy_box
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from tasks.annotations.coco import COCO_KEYPOINTS
+from tasks.common.coco import COCO_KEYPOINTS
 
 JOINTS = COCO_KEYPOINTS + ("head_top", "neck")
 HEAD_TOP, NECK = 17, 18

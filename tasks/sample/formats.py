@@ -2,7 +2,7 @@
 import numpy as np
 
 from tasks.annotations.aic import AIC_HIDDEN, AIC_TO_COCO, AIC_UNLABELED, AIC_VISIBLE
-from tasks.annotations.coco import person_category
+from tasks.common.coco import person_category
 from tasks.sample.figures import HEAD_TOP, HIDDEN, NECK, OUTSIDE, VISIBLE
 
 # AIC index -> a figure's joint index (COCO order, then head top and neck).

@@ -29,8 +29,8 @@ SEED = 2017
 JPEG_PARAMS = [cv2.IMWRITE_JPEG_QUALITY, 88,
                cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444]
 
-COCO_ANNOTATIONS = {"train": "annotations/person_keypoints_train2017.json",
-                    "val": "annotations/person_keypoints_val2017.json"}
+COCO_ANNOTATION_FILES = {"train": "annotations/person_keypoints_train2017.json",
+                         "val": "annotations/person_keypoints_val2017.json"}
 AIC_LAYOUT = {
     "train": ("ai_challenger_keypoint_train_20170902",
               "keypoint_train_images_20170902", "keypoint_train_annotations_20170909.json"),
@@ -233,7 +233,7 @@ def datasets_config(archives):
             "train2017": entry("coco", "train2017", images="train2017"),
             "val2017": entry("coco", "val2017", images="val2017"),
             "annotations_trainval2017": entry("coco", "annotations_trainval2017",
-                                              files=dict(COCO_ANNOTATIONS)),
+                                              files=dict(COCO_ANNOTATION_FILES)),
         },
         "aic": aic,
     }
@@ -262,7 +262,7 @@ def generate_sample(out_dir, seed=SEED, sizes=SampleSizes()):
         first_ann_id += len(documents[split]["annotations"])
         archives[("coco", f"{split}2017")] = _write_archive(out_dir / f"{split}2017.zip", members)
     annotation_members = {name: _json_bytes(documents[split])
-                          for split, name in COCO_ANNOTATIONS.items()}
+                          for split, name in COCO_ANNOTATION_FILES.items()}
     archives[("coco", "annotations_trainval2017")] = _write_archive(
         out_dir / "annotations_trainval2017.zip", annotation_members)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from tasks.export.layout.files import INFER_CFG
-from tasks.keypoint.transforms.formatting import IMAGENET_MEAN, IMAGENET_STD
+from tasks.transforms import IMAGENET_MEAN, IMAGENET_STD
 
 # What a keypoint export without an ``export:`` section (PaddleDetection's) is decoded with:
 # PP-TinyPose's DARK heatmaps, crops mapped back as PaddleDetection's transform_preds does.

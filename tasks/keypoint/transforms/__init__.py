@@ -4,15 +4,12 @@ A train pipeline (PP-TinyPose): ``LoadImage`` -> ``RandomFlipHalfBody`` ->
 ``InformationDropping`` -> ``TopDownAffine`` -> ``GenerateTarget`` ->
 ``NormalizeImage`` -> ``Permute`` -> ``PackInputs``, listed by name in the
 config's ``data.train_pipeline`` and built by ``tasks.keypoint.builders``.
+``LoadImage``, ``NormalizeImage`` and ``Permute`` are shared with the detector
+(``tasks.transforms``) and registered here too.
 """
-from .base import TRANSFORMS, Compose, RandomTransform
 from .common import RandomFlipHalfBody
-from .formatting import IMAGENET_MEAN, IMAGENET_STD, NormalizeImage, PackInputs, Permute
-from .loading import LoadImage
+from .formatting import PackInputs
+from .registry import TRANSFORMS
 from .topdown import GenerateTarget, InformationDropping, TopDownAffine
 
-__all__ = [
-    "TRANSFORMS", "Compose", "RandomTransform", "LoadImage", "RandomFlipHalfBody", "InformationDropping",
-    "TopDownAffine", "GenerateTarget", "NormalizeImage", "Permute", "PackInputs",
-    "IMAGENET_MEAN", "IMAGENET_STD",
-]
+__all__ = ["TRANSFORMS", "RandomFlipHalfBody", "InformationDropping", "TopDownAffine", "GenerateTarget", "PackInputs"]

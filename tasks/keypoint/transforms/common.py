@@ -1,8 +1,10 @@
 """Common augmentation: random half body, scale, rotation and horizontal flip."""
 import numpy as np
 
+from tasks.transforms import RandomTransform
+
 from ..geometry import COCO_FLIP_PAIRS, COCO_UPPER_BODY_IDS, PIXEL_STD
-from .base import TRANSFORMS, RandomTransform
+from .registry import TRANSFORMS
 
 
 @TRANSFORMS.register

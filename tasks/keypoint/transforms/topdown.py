@@ -2,8 +2,10 @@
 import cv2
 import numpy as np
 
+from tasks.transforms import RandomTransform
+
 from ..geometry import PIXEL_STD, apply_affine, udp_warp_matrix
-from .base import TRANSFORMS, RandomTransform
+from .registry import TRANSFORMS
 
 
 @TRANSFORMS.register

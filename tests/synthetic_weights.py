@@ -1,8 +1,10 @@
-"""Deterministic synthetic weights, generated from each parameter's name.
+"""Deterministic synthetic weights, generated from each parameter's name: a fixture of the
+tests and the benches (bench/ scripts put tests/ on sys.path), never of the product.
 
 Used where real weights are not needed but outputs must depend on the input:
 parity with PaddleDetection (tests/data/reference was produced with exactly these
-values), runtime comparisons and latency benchmarks. Paddle's default initialisation
+values), runtime comparisons and latency benchmarks (``synthetic_model``,
+``synthetic_tinypose``: no training, no download). Paddle's default initialisation
 with fresh BatchNorm statistics makes TinyPose's heatmaps ~1e-19 and PicoDet's scores
 constant, so any two runtimes would agree trivially.
 
@@ -32,6 +34,7 @@ import math
 import zlib
 
 import numpy as np
+import paddle
 
 GAIN = {"TopDownHRNet": 0.7, "PicoDet": 1.6}
 
@@ -85,6 +88,21 @@ def synthetic_state(model, gain: float) -> dict:
         groups.setdefault(tensor.name, []).append(name)
     entries = [(name, tensor.shape, "float32") for name, tensor in state.items()]
     return synthetic_weights(entries, gain, [g for g in groups.values() if len(g) > 1])
+
+
+def synthetic_model(model, architecture: str):
+    """`model` in eval mode with ``synthetic_state`` weights (gain of `architecture`, a key of ``GAIN``)."""
+    state = synthetic_state(model, GAIN[architecture])
+    model.set_state_dict({name: paddle.to_tensor(value) for name, value in state.items()})
+    model.eval()
+    return model
+
+
+def synthetic_tinypose(**kwargs):
+    """TinyPose(**kwargs) in eval mode with synthetic weights: heatmaps of std ~10 that clearly
+    depend on the input."""
+    from tasks.keypoint.model import TinyPose
+    return synthetic_model(TinyPose(**kwargs), "TopDownHRNet")
 
 
 def weights_digest(weights: dict) -> str:

@@ -2,10 +2,7 @@
 import cv2
 import numpy as np
 
-from .base import TRANSFORMS
 
-
-@TRANSFORMS.register
 class LoadImage:
     """Read ``results["image_file"]`` into ``results["image"]``: uint8 [H, W, 3] RGB.
 

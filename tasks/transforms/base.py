@@ -4,16 +4,8 @@ Every transform is a small callable ``results: dict -> dict``. Random ones draw
 from ``results["rng"]`` (a ``numpy.random.Generator``) when the sample carries
 one, else from their own generator, so a test or a dataset can make a sample
 exactly reproducible whatever worker process runs it.
-
-``TRANSFORMS`` holds every keypoint transform by class name, so a config builds a
-pipeline as a list of ``{type: Name, arg: value}`` entries
-(``tasks.keypoint.builders.build_transforms``).
 """
 import numpy as np
-
-from tasks.common.registry import Registry
-
-TRANSFORMS = Registry("keypoint transform")
 
 
 class RandomTransform:

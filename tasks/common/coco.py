@@ -1,4 +1,4 @@
-"""COCO person-keypoint constants shared by the conversion, the merge and the report."""
+"""COCO person-keypoint constants shared by the conversion, the merge, the models, deploy and the report."""
 
 PERSON_ID = 1
 
