@@ -1,6 +1,8 @@
 """The import contracts of setup.cfg (import-linter): the deploy code's three rooms with one-way
-doors (app -> runtime -> export's file layout) hold, and each fails when a door is opened the
-other way (checked on a copy of ``tasks/`` with one import added)."""
+doors (app -> runtime -> export's file layout), tasks/common at the bottom and the two models'
+packages apart hold, and each fails when a door is opened the other way (checked on a copy of
+``tasks/`` with one import added)."""
+import configparser
 import shutil
 import subprocess
 import sys
@@ -31,6 +33,9 @@ OPENED_DOORS = [
     ("tasks/runtime/runners.py", "from tasks.app.media import Frame", "The runtime opens and runs files"),
     ("tasks/export/lite.py", "from tasks.app.joint import JointPipeline", "The export room checks its files"),
     ("tasks/export/layout/files.py", "from tasks.runtime.runners import OnnxRunner", "The file layout stands alone"),
+    ("tasks/common/draw.py", "from tasks.keypoint.codecs import CODECS", "tasks/common is the bottom"),
+    ("tasks/detection/dataset.py", "from tasks.keypoint.transforms import TopDownAffine",
+     "The keypoint and detection packages stand apart"),
 ]
 
 
@@ -44,3 +49,11 @@ def test_a_door_opened_the_other_way_breaks_a_contract(tmp_path, module, line, c
     assert done.returncode == 1, done.stdout[-3000:]
     broken = done.stdout.split("Broken contracts", 1)[-1]
     assert contract in broken and module.replace("/", ".").removesuffix(".py") in broken
+
+
+def test_every_other_package_is_above_common():
+    contracts = configparser.ConfigParser()
+    contracts.read(ROOT / "setup.cfg")
+    forbidden = set(contracts["importlinter:contract:common"]["forbidden_modules"].split())
+    packages = {f"tasks.{p.name}" for p in (ROOT / "tasks").iterdir() if (p / "__init__.py").is_file()}
+    assert forbidden == packages - {"tasks.common"}

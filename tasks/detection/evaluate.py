@@ -33,7 +33,7 @@ from tasks.common.cocometrics import evaluate_and_summarize
 from tasks.common.config import add_overrides_argument, config_from_args
 from tasks.common.logs import progress_bar
 from tasks.common.weights import load_state
-from tasks.models import build_model
+from tasks.models.registry import build_model
 from tasks.detection.config import load_config
 from tasks.detection.dataset import build_detection_loader
 from tasks.detection.nms import multiclass_nms

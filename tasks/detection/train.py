@@ -19,7 +19,7 @@ from pathlib import Path
 import paddle
 
 from tasks.detection.builders import build_loss
-from tasks.models import build_model
+from tasks.models.registry import build_model
 from tasks.detection.config import load_config
 from tasks.detection.dataset import build_detection_loader
 from tasks.detection.evaluate import STAT_NAMES, score_model

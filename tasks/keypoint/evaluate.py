@@ -28,7 +28,7 @@ from tasks.common.weights import load_state
 from tasks.common.draw import draw_pose
 from tasks.common.loader import build_loader
 from tasks.keypoint.builders import build_codec, build_dataset
-from tasks.models import build_model
+from tasks.models.registry import build_model
 from tasks.keypoint.cocoeval import STAT_NAMES, oks_eval, person_results
 from tasks.keypoint.config import load_config
 from tasks.keypoint.geometry import flip_test as flip_average, to_image_coords

@@ -15,7 +15,7 @@ from tasks.engine import TrainAdapter, TrainData
 from tasks.engine.entry import run_cli, train_on_list
 from tasks.common.loader import build_loader
 from tasks.keypoint.builders import build_dataset
-from tasks.models import build_model
+from tasks.models.registry import build_model
 from tasks.keypoint.cocoeval import STAT_NAMES
 from tasks.keypoint.config import load_config
 from tasks.keypoint.evaluate import score_model
