@@ -51,7 +51,8 @@ def prepared_model(model, weights=None, *, fuse_normalize=False, mean=IMAGENET_M
         unexpected or mis-shaped name fails), or None to keep the model's current weights.
     fuse_normalize: wrap it in ``NormalizeInput``, so it takes RGB float 0..255.
     graph: {"architecture", "nms", "with_nms"}: what its kind adds after the network
-        (``ModelKind.export_graph``: a detector's NMS or output order), or None for the bare network.
+        (``ModelKind.export_graph``: a detector's NMS or output order; nothing for a keypoint
+        model), or None for the bare network.
     """
     import paddle
 
@@ -139,17 +140,15 @@ def _export_plan(model, architecture, input_size, nms_settings, with_nms, **writ
                              "(its config's `nms`)")
         nms_settings = model["nms"]
     graph_nms = kind.carries_nms and bool(with_nms)
-    if is_layer:
-        options = {"nms": dict(nms_settings), "with_nms": graph_nms,
-                   "fpn_stride": list(model.strides)} if kind.carries_nms else {}
-    else:
-        options = kind.infer_cfg_options({**model, "nms": nms_settings} if kind.carries_nms else model,
-                                         build_model(model) if kind.carries_nms else None, graph_nms)
+
+    def network():   # built only for a kind that asks (a detector's strides)
+        return model if is_layer else build_model(model)
+
+    options = kind.infer_cfg_options(None if is_layer else model, network, nms_settings, graph_nms)
     size = [int(v) for v in input_size]
     return {"kind": kind, "architecture": spec.name, "input_size": size,
             "inputs": kind.export_inputs(size, graph_nms), "graph_nms": graph_nms,
-            "graph": {"architecture": spec.name, "nms": nms_settings, "with_nms": graph_nms}
-            if kind.carries_nms else None,
+            "graph": {"architecture": spec.name, "nms": nms_settings, "with_nms": graph_nms},
             "infer_cfg": kind.infer_cfg(size, architecture=spec.name, **options, **writer_options),
             "comparison": kind.comparison(nms_settings, graph_nms)}
 

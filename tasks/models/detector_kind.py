@@ -22,8 +22,8 @@ def _infer_cfg(input_size, **options):
     return detector_infer_cfg(input_size, **options)
 
 
-def _infer_cfg_options(config, model, with_nms):
-    return {"nms": dict(config["nms"]), "with_nms": bool(with_nms), "fpn_stride": list(model.strides)}
+def _infer_cfg_options(config, network, nms, with_nms):
+    return {"nms": dict(nms), "with_nms": bool(with_nms), "fpn_stride": list(network().strides)}
 
 
 def _export_graph(model, nms, with_nms):

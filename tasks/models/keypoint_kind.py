@@ -28,8 +28,8 @@ def decode_options(config) -> dict:
             "pixel_std": config["data"]["pixel_std"]}
 
 
-def _infer_cfg_options(config, model, with_nms):
-    return {"decode": decode_options(config)}
+def _infer_cfg_options(config, network, nms, with_nms):
+    return {} if config is None else {"decode": decode_options(config)}
 
 
 def _export_graph(model, nms, with_nms):
@@ -70,5 +70,6 @@ def _fp16_check(model, config):
 
 KEYPOINT = ModelKind(name="keypoint", train_function=_train, evaluate_function=_evaluate,
                      reported_metrics=REPORTED_KEYPOINT_METRICS, carries_nms=False, infer_cfg=_infer_cfg,
-                     infer_cfg_options=_infer_cfg_options, export_graph=_export_graph, export_inputs=_export_inputs, rendered_inputs=_rendered_inputs,
-                     val_inputs=_val_inputs, comparison=_comparison, fp16_check=_fp16_check)
+                     infer_cfg_options=_infer_cfg_options, export_graph=_export_graph, export_inputs=_export_inputs,
+                     rendered_inputs=_rendered_inputs, val_inputs=_val_inputs, comparison=_comparison,
+                     fp16_check=_fp16_check)

@@ -20,8 +20,9 @@ class ModelKind:
     reported_metrics: what an evaluation keeps in its manifest and logs.
     carries_nms: exported with NMS in the graph by default, or without it on request.
     infer_cfg(input_size, *, architecture, **options) -> the infer_cfg.yml dict (its writer in
-        ``tasks.export.layout.infer_cfg``); infer_cfg_options(config, model, with_nms) -> the
-        options a config gives it (a keypoint model's decoding, a detector's NMS and strides).
+        ``tasks.export.layout.infer_cfg``); infer_cfg_options(config or None, network, nms,
+        with_nms) -> its options (a keypoint model's decoding from its config, a detector's NMS
+        numbers and strides; ``network()`` builds the Layer).
     export_graph(model, nms, with_nms) -> the Layer as exported (NMS in the graph, output order);
         export_inputs(input_size, with_nms) -> {input name: shape}.
     rendered_inputs(input_size, normalize, with_nms), val_inputs(config, val_ann, image_root,
