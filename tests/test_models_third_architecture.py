@@ -21,6 +21,8 @@ from tasks.export.layout.infer_cfg import load_infer_cfg
 from tasks.export.lite import convert_lite
 from tasks.export.layout.files import LITE_X86_FILE
 from tasks.keypoint.builders import build_dataset
+from tasks.common.config import ConfigError
+from tasks.keypoint.config import load_config
 from tasks.models import load_model_config, spec_of
 from tasks.runtime.keypoint_predictor import KeypointPredictor
 from toy_architecture import NAME, ToyHeatmapNet
@@ -57,6 +59,17 @@ def toy(tmp_path_factory):
                                check_images={"val_ann": ann, "image_root": images})
     return {"root": root, "config_path": config_path, "config": config, "ann": ann, "images": images, "weights": weights, "summary": summary,
             "metrics": metrics, "export": export, "onnx": onnx}
+
+
+def test_a_config_names_a_registered_architecture_of_its_kind(tmp_path):
+    config = yaml.safe_load(toy_config_file(tmp_path).read_text())
+    for change, message in (({"custom_imports": ["no_such_module"]}, "custom_imports: cannot import 'no_such_module'"),
+                            ({"custom_imports": [], "architecture": "NoSuchNet"}, "'NoSuchNet' is not one of"),
+                            ({"architecture": "PicoDet"}, "'PicoDet' is not a registered keypoint architecture")):
+        path = tmp_path / "bad.yml"
+        path.write_text(yaml.safe_dump({**config, **change}))
+        with pytest.raises(ConfigError, match=message):
+            (load_config if change.get("architecture") == "PicoDet" else load_model_config)(path)
 
 
 def test_no_product_file_names_it():

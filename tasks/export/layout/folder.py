@@ -10,6 +10,7 @@ from pathlib import Path
 from tasks.export.layout.files import INFER_CFG, PARAMS_FILE, PROGRAM_FILES
 from tasks.export.layout.infer_cfg import KIND_STEPS, export_kind, input_size, load_infer_cfg
 from tasks.models.defaults import DEFAULT_CONFIG
+
 WEIGHTS_SUFFIXES = (".pdparams", ".pdopt", ".pdema")
 
 
