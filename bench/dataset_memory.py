@@ -57,8 +57,8 @@ def private_bytes():
 def generate(workdir: Path, scale: float) -> Path:
     """The merged file, written by the project's merge from merge_scale's generated inputs."""
     import orjson
-    from merge_scale import AIC_HUMANS, AIC_IMAGES, COCO_IMAGES, COCO_PERSONS, aic_like, coco_like
 
+    from merge_scale import AIC_HUMANS, AIC_IMAGES, COCO_IMAGES, COCO_PERSONS, aic_like, coco_like
     from tasks.annotations.merge import merge
     coco, aic, merged = workdir / "coco.json", workdir / "aic.json", workdir / "merged.json"
     coco.write_bytes(orjson.dumps(coco_like(round(COCO_IMAGES * scale), round(COCO_PERSONS * scale))))

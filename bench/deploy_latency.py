@@ -32,8 +32,8 @@ from synthetic_weights import synthetic_tinypose  # noqa: E402
 from tasks.export.inference_model import export_inference_model  # noqa: E402
 from tasks.export.lite import convert_lite, run_lite_x86  # noqa: E402
 from tasks.export.onnx import export_onnx  # noqa: E402
-from tasks.runtime.runners import OnnxRunner, PaddleInferenceRunner  # noqa: E402
 from tasks.keypoint.model import TinyPose  # noqa: E402
+from tasks.runtime.runners import OnnxRunner, PaddleInferenceRunner  # noqa: E402
 
 SIZES = {"128x96": (128, 96), "256x192": (256, 192)}
 THREADS = 2

@@ -82,9 +82,9 @@ def main():
             raise SystemExit(f"{folder}: no export there (run `make demo` first, or give --det-model/--model)")
 
     from tasks.app.media import Frame
+    from tasks.keypoint.cocoeval import oks_eval
     from tasks.runtime.detector_predictor import DetectorPredictor
     from tasks.runtime.keypoint_predictor import KeypointPredictor
-    from tasks.keypoint.cocoeval import oks_eval
     from tasks.sample.video import render_frames
 
     images, truth = render_frames()

@@ -34,11 +34,11 @@ sys.path.insert(0, str(REPO / "tests"))  # synthetic_weights: a test fixture the
 
 from deploy_latency import measure_in_child, summary  # noqa: E402
 from synthetic_weights import synthetic_model  # noqa: E402
+from tasks.detection.nms import multiclass_nms  # noqa: E402
 from tasks.export.inference_model import export_inference_model  # noqa: E402
 from tasks.export.layout.detector_io import boxes_and_scores  # noqa: E402
 from tasks.export.lite import convert_lite, run_lite_x86  # noqa: E402
 from tasks.export.onnx import export_onnx  # noqa: E402
-from tasks.detection.nms import multiclass_nms  # noqa: E402
 from tasks.models import build_model, load_model_config  # noqa: E402
 
 CONFIGS = {"192": "configs/picodet_s_192_pedestrian.yml", "320": "configs/picodet_s_320_pedestrian.yml"}

@@ -52,14 +52,14 @@ def export_models(root, candidates=None):
     ``candidates``, the detector is exported a second time with its class bias lowered so that
     that many anchors of the bench frame score at least 0.5 (``lower_class_bias``)."""
     from synthetic_weights import synthetic_model, synthetic_tinypose
+    from tasks.detection.config import load_config
+    from tasks.detection.model import PicoDet
     from tasks.export.inference_model import export_inference_model
     from tasks.export.layout.files import LITE_X86_FILE, ONNX_FILE
     from tasks.export.lite import convert_lite
     from tasks.export.onnx import export_onnx
     from tasks.runtime.detector_predictor import DetectorPredictor
     from tasks.runtime.lite_env import LiteEnvMissing
-    from tasks.detection.config import load_config
-    from tasks.detection.model import PicoDet
 
     det, kpt = root / "picodet_s_192", root / "tinypose_128x96"
     nms = load_config(REPO / "configs" / "picodet_s_192_pedestrian.yml")["nms"]
@@ -123,10 +123,10 @@ def measure(runtime, det_dir, kpt_dir, iters, warmup):
     """({case: [ms per frame]}, {case: {stage: mean ms per frame}}, {"candidates", "kept"}: the
     detector's boxes scoring at least 0.5 before and after NMS) for one runtime, in this process;
     the stages are the joint command's (``tasks.app.joint.STAGES``)."""
+    from tasks.app.joint import JointPipeline, StageTimes
     from tasks.app.media import Frame
     from tasks.export.layout.detector_io import boxes_and_scores
     from tasks.runtime.detector_predictor import DetectorPredictor
-    from tasks.app.joint import JointPipeline, StageTimes
     from tasks.runtime.keypoint_predictor import KeypointPredictor
 
     detector = DetectorPredictor(det_dir, backend=runtime, threads=THREADS)

@@ -62,9 +62,9 @@ def main():
     args = parser.parse_args()
 
     from pipeline_latency import export_models
-    from tasks.runtime.detector_predictor import DetectorPredictor
     from tasks.app.joint import JointPipeline, run
     from tasks.app.media import VideoInput
+    from tasks.runtime.detector_predictor import DetectorPredictor
     from tasks.runtime.keypoint_predictor import KeypointPredictor
 
     with tempfile.TemporaryDirectory(prefix="video-bench-") as tmp:

@@ -16,8 +16,8 @@ import luigi.configuration
 
 from pipeline.config import resolve
 from pipeline.deploy_nodes import ExportMobileBundle
-from tasks.models.defaults import DEFAULT_CONFIG
 from tasks.export.lite import PRECISIONS
+from tasks.models.defaults import DEFAULT_CONFIG
 
 
 def build_parser():

@@ -29,8 +29,7 @@ import orjson
 
 from pipeline.config import configure_node_logging, data_root
 from tasks import __version__
-from tasks.common.atomic import (remove_path, remove_stale_tmp, replace_path, temporary_name,
-                                 write_json)
+from tasks.common.atomic import remove_path, remove_stale_tmp, replace_path, temporary_name, write_json
 from tasks.common.fingerprint import describe_output, sha256_bytes, still_matches
 from tasks.common.locks import exclusive_lock
 from tasks.common.ownership import ForeignOutputError, claim, foreign_outputs, record_kinds

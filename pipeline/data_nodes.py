@@ -3,8 +3,7 @@ import luigi
 
 from pipeline.cached_task import CachedTask
 from pipeline.config import data_root, datasets_file
-from tasks.datasets.layout import (AIC_SPLITS, COCO_ANNOTATIONS, COCO_TRAIN_IMAGES, IMAGE_LINKS,
-                                   aic_archive)
+from tasks.datasets.layout import AIC_SPLITS, COCO_ANNOTATIONS, COCO_TRAIN_IMAGES, IMAGE_LINKS, aic_archive
 
 MERGED_NAME = "aic_coco_train"   # PaddleDetection's aic_coco_train_cocoformat.json
 

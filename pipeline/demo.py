@@ -14,9 +14,8 @@ import sys
 import luigi
 
 from pipeline.config import data_root, datasets_file
-from pipeline.tasks import (BuildMergedAnnotations, BuildReport, EvaluateDetector, EvaluatePipeline,
-                            EvaluateTinyPose, ExportInferenceModel, ExportLiteModels, ExportOnnx, TrainDetector,
-                            TrainTinyPose)
+from pipeline.tasks import (BuildMergedAnnotations, BuildReport, EvaluateDetector, EvaluatePipeline, EvaluateTinyPose,
+                            ExportInferenceModel, ExportLiteModels, ExportOnnx, TrainDetector, TrainTinyPose)
 from tasks.datasets.layout import COCO_VAL_IMAGES, IMAGE_LINKS
 
 

@@ -1,8 +1,8 @@
 """Merge of COCO person keypoints and converted AIC: ids, lineage, rejections, pycocotools."""
+import contextlib
 import copy
 import csv
 import io
-import contextlib
 
 import cv2
 import jsonschema

@@ -12,10 +12,10 @@ import pytest
 
 from deploy_helpers import random_image
 from tasks.app.cli import main
+from tasks.export.layout.files import onnx_file
 from tasks.export.layout.folder import ModelDirError, check_export
 from tasks.export.layout.infer_cfg import keypoint_infer_cfg
 from tasks.runtime.keypoint_predictor import KeypointPredictor
-from tasks.export.layout.files import onnx_file
 
 VIDEO_SIZE, VIDEO_FPS, VIDEO_FRAMES = (160, 120), 10.0, 5
 

@@ -8,6 +8,9 @@ import yaml
 
 from deploy_helpers import lite_python_or_skip
 from synthetic_weights import synthetic_model
+from tasks.detection.builders import build_model
+from tasks.detection.config import load_config
+from tasks.detection.nms import multiclass_nms
 from tasks.export.compare import compare_outputs
 from tasks.export.detector_graph import DetectorWithNMS, DetectorWithoutNMS
 from tasks.export.inference_model import ExportError, export_inference_model
@@ -15,9 +18,6 @@ from tasks.export.lite import build_lite_model, check_lite, convert_lite, estima
 from tasks.export.onnx import check_onnx, export_onnx
 from tasks.runtime.lite_env import LiteError
 from tasks.runtime.runners import OnnxRunner, PaddleInferenceRunner
-from tasks.detection.builders import build_model
-from tasks.detection.config import load_config
-from tasks.detection.nms import multiclass_nms
 
 pytestmark = pytest.mark.slow
 SIZE = 192

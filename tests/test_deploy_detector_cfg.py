@@ -5,10 +5,9 @@ import pytest
 import yaml
 
 from tasks.common.config import ConfigError
-from tasks.export.layout.infer_cfg import DETECTOR_ARCH, read_detector_export
-from tasks.models import build_infer_cfg
 from tasks.detection.model import PicoDet
-from tasks.models import architecture, build_model, load_model_config, spec_of
+from tasks.export.layout.infer_cfg import DETECTOR_ARCH, read_detector_export
+from tasks.models import architecture, build_infer_cfg, build_model, load_model_config, spec_of
 
 NMS = {"score_threshold": 0.025, "nms_threshold": 0.6, "nms_top_k": 1000, "keep_top_k": 100}
 

@@ -8,12 +8,11 @@ import yaml
 
 from deploy_helpers import ARCHITECTURE, INPUT_SIZE, dygraph, fixed_inputs, save_weights, seeded_tinypose
 from tasks.export.inference_model import ExportError, export_inference_model
-from tasks.models import build_infer_cfg
-from tasks.export.layout.infer_cfg import (DEFAULT_KEYPOINT_DECODE, load_infer_cfg, read_keypoint_export,
-                                           write_infer_cfg)
 from tasks.export.layout.files import program_file
-from tasks.runtime.runners import PaddleInferenceRunner
+from tasks.export.layout.infer_cfg import DEFAULT_KEYPOINT_DECODE, load_infer_cfg, read_keypoint_export, write_infer_cfg
 from tasks.keypoint.config import load_config
+from tasks.models import build_infer_cfg
+from tasks.runtime.runners import PaddleInferenceRunner
 from tasks.transforms import IMAGENET_MEAN, IMAGENET_STD
 
 CONFIG = "configs/tinypose_128x96.yml"

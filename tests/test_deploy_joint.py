@@ -11,13 +11,13 @@ import cv2
 import numpy as np
 import pytest
 
-from tasks.common.draw import BOX_COLOR
-from tasks.common.schema import check_schema
 from tasks.app.boxes import whole_image
-from tasks.app.media import Frame
 from tasks.app.cli import main
 from tasks.app.joint import JointPipeline, run
+from tasks.app.media import Frame
 from tasks.app.pose_boxes import DetectorInterval, boxes_from_keypoints
+from tasks.common.draw import BOX_COLOR
+from tasks.common.schema import check_schema
 from tasks.runtime.keypoint_predictor import KeypointPredictor
 from tasks.sample.video import FPS, FRAMES, SIZE, render_frames, write_sample_video
 from test_deploy_joint_detector import dark_detector_export, iou_xywh

@@ -20,10 +20,10 @@ import numpy as np
 import pytest
 import yaml
 
-from tasks.runtime.detector_predictor import DetectorPredictor, person_boxes
 from tasks.export.layout.files import ONNX_FILE
 from tasks.export.layout.infer_cfg import read_detector_export
 from tasks.export.onnx import export_onnx
+from tasks.runtime.detector_predictor import DetectorPredictor, person_boxes
 from tasks.sample.video import render_frames
 
 DET_SIZE = [192, 192]  # [w, h]

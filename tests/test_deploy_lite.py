@@ -10,11 +10,9 @@ import yaml
 from deploy_helpers import fixed_inputs, lite_python_or_skip, seeded_tinypose
 from tasks.common.fingerprint import file_record
 from tasks.export.bundle_readme import render_deploy_readme
-from tasks.runtime.lite_env import LiteError
+from tasks.export.lite import build_lite_model, check_lite, convert_lite, estimate_fp16_cost, verify_nb
 from tasks.keypoint.codecs import DarkHeatmap
-from tasks.export.lite import (build_lite_model, check_lite, convert_lite, estimate_fp16_cost,
-                               verify_nb)
-from tasks.runtime.lite_env import LiteEnvMissing, find_lite_python
+from tasks.runtime.lite_env import LiteEnvMissing, LiteError, find_lite_python
 
 
 @pytest.fixture(scope="module")

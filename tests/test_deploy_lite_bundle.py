@@ -7,8 +7,8 @@ import yaml
 
 from tasks.common.fingerprint import file_record
 from tasks.export.artifacts import write_lite_files
-from tasks.models import build_infer_cfg
 from tasks.export.lite_bundle import runtime_configs, write_bundle
+from tasks.models import build_infer_cfg
 
 NMS = {"score_threshold": 0.025, "nms_threshold": 0.6, "nms_top_k": 1000, "keep_top_k": 100}
 # deploy/lite/keypoint_runtime_config.json's keys, and output_dir, which its main.cc reads too

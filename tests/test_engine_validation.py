@@ -14,9 +14,9 @@ import pytest
 import yaml
 
 import pipeline.cached_task  # noqa: F401 - before the luigi_config fixture: importing pipeline reloads Luigi's config
+from keypoint_tiny_data import make_tiny_coco
 from pipeline.tasks import EvaluateTinyPose, TrainTinyPose
 from pipeline_helpers import PROJECT_ROOT, tinypose_test_config
-from keypoint_tiny_data import make_tiny_coco
 from tasks.common.config import ConfigError
 from tasks.detection.config import load_config as load_detector_config
 from tasks.engine import train

@@ -9,9 +9,9 @@ import luigi
 import pytest
 import yaml
 
+import pipeline.cached_task  # noqa: F401 - before the luigi_config fixture: importing pipeline reloads Luigi's config
 from keypoint_tiny_data import make_tiny_coco
 from kill_resume import killed_resumed_and_straight, same_weights
-import pipeline.cached_task  # noqa: F401 - before the luigi_config fixture: importing pipeline reloads Luigi's config
 from pipeline.tasks import TrainTinyPose
 from tasks.engine.checkpoints import list_checkpoints
 from tasks.engine.entry import training_signature

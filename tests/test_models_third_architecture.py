@@ -12,16 +12,16 @@ import yaml
 
 from deploy_helpers import lite_python_or_skip
 from keypoint_tiny_data import make_tiny_coco
-from pipeline_helpers import build, pipeline_root
 from pipeline.tasks import ExportOnnx
+from pipeline_helpers import build, pipeline_root
 from tasks.app.cli import main as infer_main
+from tasks.common.config import ConfigError
 from tasks.common.weights import load_state
 from tasks.export.artifacts import export_checked_onnx, export_model
+from tasks.export.layout.files import LITE_X86_FILE
 from tasks.export.layout.infer_cfg import load_infer_cfg
 from tasks.export.lite import convert_lite
-from tasks.export.layout.files import LITE_X86_FILE
 from tasks.keypoint.builders import build_dataset
-from tasks.common.config import ConfigError
 from tasks.keypoint.config import load_config
 from tasks.models import load_model_config, spec_of
 from tasks.runtime.keypoint_predictor import KeypointPredictor

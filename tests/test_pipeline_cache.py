@@ -12,8 +12,7 @@ import yaml
 
 from pipeline import PROJECT_ROOT
 from pipeline.cached_task import runs_log_path
-from pipeline.tasks import (BuildMergedAnnotations, ConvertAIChallenger, EvaluateTinyPose, ExtractArchive,
-                            TrainTinyPose)
+from pipeline.tasks import BuildMergedAnnotations, ConvertAIChallenger, EvaluateTinyPose, ExtractArchive, TrainTinyPose
 from pipeline_helpers import build, pipeline_root, tinypose_test_config
 
 pytestmark = pytest.mark.slow

@@ -10,9 +10,9 @@ import yaml
 from pipeline.tasks import EvaluateDetector, ExportOnnx, TrainDetector
 from pipeline_helpers import SAMPLE_DETECTOR as SAMPLE_CONFIG
 from pipeline_helpers import build, pipeline_root
-from tasks.runtime.detector_predictor import DetectorPredictor, person_boxes
 from tasks.detection.evaluate import STAT_NAMES, bbox_eval
 from tasks.engine.entry import training_signature
+from tasks.runtime.detector_predictor import DetectorPredictor, person_boxes
 from tasks.sample.video import render_frames
 from test_deploy_joint_detector import iou_xywh
 

@@ -41,8 +41,7 @@ import orjson
 from tasks.annotations.aic import AIC_TO_COCO, AIC_TO_COCO_VISIBILITY, NUM_AIC_JOINTS
 from tasks.annotations.imagesize import image_size
 from tasks.annotations.rejections import coco_box, rejection_record
-from tasks.annotations.validate import (finite_sum, gc_paused, load_json, repeated_values,
-                                        validate_document)
+from tasks.annotations.validate import finite_sum, gc_paused, load_json, repeated_values, validate_document
 from tasks.common.coco import NUM_JOINTS, PERSON_ID, person_category
 from tasks.common.logs import progress_bar
 from tasks.common.paths import file_name_problem

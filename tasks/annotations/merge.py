@@ -40,8 +40,7 @@ from pathlib import Path
 import orjson
 
 from tasks.annotations.rejections import rejection_record
-from tasks.annotations.validate import (check_annotation, check_image, gc_paused, load_json,
-                                        validate_document)
+from tasks.annotations.validate import check_annotation, check_image, gc_paused, load_json, validate_document
 from tasks.common.coco import person_category
 from tasks.common.logs import progress_bar
 from tasks.datasets.layout import COCO_TRAIN_IMAGES, IMAGE_LINKS

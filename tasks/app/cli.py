@@ -22,11 +22,11 @@ import sys
 import time
 from pathlib import Path
 
-from tasks.common.logs import progress_bar as shown_progress_bar
 from tasks.app.boxes import BoxesFile, BoxesFileError, whole_image
-from tasks.export.layout.folder import ModelDirError, check_export
 from tasks.app.joint import JointPipeline, run
 from tasks.app.media import CameraInput, MediaError, open_input
+from tasks.common.logs import progress_bar as shown_progress_bar
+from tasks.export.layout.folder import ModelDirError, check_export
 from tasks.runtime.runners import DEVICES, ModelLoadError
 
 # --runtime -> the backend name of tasks.runtime.open
@@ -135,8 +135,8 @@ def detector_threads(args, media):
 
 def build_pipeline(args, media):
     from tasks.app.pose_boxes import DetectorInterval
-    from tasks.runtime.keypoint_predictor import KeypointPredictor
     from tasks.app.smoothing import KeypointSmoother
+    from tasks.runtime.keypoint_predictor import KeypointPredictor
 
     if args.smooth and not media.is_video:
         raise MediaError("--smooth smooths keypoints over time: it needs --video or --camera")
@@ -146,8 +146,8 @@ def build_pipeline(args, media):
     backend = RUNTIMES[args.runtime]
     model_dir = check_export(args.model, "keypoint")
     if args.det_model:
-        from tasks.runtime.detector_predictor import DetectorPredictor
         from tasks.app.joint import DetectorBoxes
+        from tasks.runtime.detector_predictor import DetectorPredictor
         detector = DetectorPredictor(check_export(args.det_model, "detector"), backend=backend,
                                      threads=detector_threads(args, media)[0], device=args.device)
         box_source = DetectorBoxes(detector, args.det_threshold)

@@ -23,15 +23,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from tasks.app.background import InOrderWorker, read_ahead
+from tasks.app.boxes import xywh_to_xyxy
+from tasks.app.media import MediaError, open_video_writer, video_output_path
+from tasks.app.out_folder import claim
 from tasks.common.atomic import write_json
 from tasks.common.coco import PERSON_ID
 from tasks.common.draw import draw_pose
 from tasks.common.schema import check_schema
-from tasks.app.background import InOrderWorker, read_ahead
-from tasks.app.boxes import xywh_to_xyxy
 from tasks.runtime.detector_predictor import person_boxes
-from tasks.app.media import MediaError, open_video_writer, video_output_path
-from tasks.app.out_folder import claim
 
 RESULTS_NAME = "keypoints.json"
 RESULTS_SCHEMA = "keypoint_results"

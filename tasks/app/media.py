@@ -13,7 +13,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"})
 # Written video: the input's container when cv2 writes it here, else .mp4.

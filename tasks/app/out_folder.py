@@ -9,8 +9,8 @@ outputs, so a run killed half-way still owns what it started to write.
 import json
 from pathlib import Path
 
-from tasks.common.atomic import write_json
 from tasks.app.media import MediaError
+from tasks.common.atomic import write_json
 
 RECORD = ".tinypose-infer.json"
 

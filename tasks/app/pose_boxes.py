@@ -9,9 +9,9 @@ who enters the picture is found at the next detector frame, up to N - 1 frames l
 """
 import numpy as np
 
-from tasks.runtime.detector_predictor import person_boxes
 from tasks.app.boxes import xywh_to_xyxy
 from tasks.detection.nms import multiclass_nms
+from tasks.runtime.detector_predictor import person_boxes
 
 KEYPOINT_THR = 0.3     # keypoints that outline a person's box score at least this
 MIN_KEYPOINTS = 5      # fewer such keypoints: the person is lost (the next detector frame finds it again)

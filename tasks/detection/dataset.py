@@ -17,8 +17,8 @@ import paddle
 
 from tasks.annotations.validate import gc_paused
 from tasks.common.coco import PERSON_ID
-from tasks.common.packed_records import PackedRecords, Ragged, field_column, fixed_rows, image_files, read_coco
 from tasks.common.loader import build_loader
+from tasks.common.packed_records import PackedRecords, Ragged, field_column, fixed_rows, image_files, read_coco
 from tasks.transforms import Compose
 
 from .transforms import TRANSFORMS, BatchTransform

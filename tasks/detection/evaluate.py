@@ -33,10 +33,10 @@ from tasks.common.cocometrics import evaluate_and_summarize
 from tasks.common.config import add_overrides_argument, config_from_args
 from tasks.common.logs import progress_bar
 from tasks.common.weights import load_state
-from tasks.models.registry import build_model
 from tasks.detection.config import load_config
 from tasks.detection.dataset import build_detection_loader
 from tasks.detection.nms import multiclass_nms
+from tasks.models.registry import build_model
 
 __all__ = ["evaluate", "score_model", "detect", "bbox_results", "bbox_eval", "STAT_NAMES"]
 

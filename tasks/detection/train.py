@@ -19,12 +19,12 @@ from pathlib import Path
 import paddle
 
 from tasks.detection.builders import build_loss
-from tasks.models.registry import build_model
 from tasks.detection.config import load_config
 from tasks.detection.dataset import build_detection_loader
 from tasks.detection.evaluate import STAT_NAMES, score_model
 from tasks.engine import TrainAdapter, TrainData
 from tasks.engine.entry import run_cli, train_on_list, training_signature
+from tasks.models.registry import build_model
 
 __all__ = ["PicoDetTraining", "train", "training_signature"]
 

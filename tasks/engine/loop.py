@@ -10,15 +10,15 @@ import paddle.distributed as dist
 from tasks.common.atomic import atomic_path, write_json
 from tasks.common.config import dump_config
 from tasks.common.fingerprint import sha256_file
-from tasks.common.pretrain_weights import load_pretrain_weights
 from tasks.common.logs import progress_bar
+from tasks.common.pretrain_weights import load_pretrain_weights
 from tasks.engine.adapter import TrainAdapter
 from tasks.engine.checkpoints import CheckpointStore
 from tasks.engine.ema import ModelEMA
 from tasks.engine.log import StepLog, plot_curves
 from tasks.engine.optimizer import build_optimizer
 from tasks.engine.process_setup import (pick_device, random_states, restore_random_states, seed_everything,
-                                  start_processes)
+                                        start_processes)
 from tasks.engine.validation import VAL_LOG, is_due, start_validation
 
 log = logging.getLogger(__name__)

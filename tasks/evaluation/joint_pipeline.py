@@ -20,12 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
+from tasks.app.media import Frame, read_image
 from tasks.common.atomic import write_json
 from tasks.common.coco import PERSON_ID
 from tasks.common.cocometrics import REPORTED_KEYPOINT_METRICS
 from tasks.common.paths import confined_image_path
-from tasks.app.media import Frame
-from tasks.app.media import read_image
 from tasks.keypoint.cocoeval import oks_eval, person_results
 from tasks.keypoint.geometry import PIXEL_STD, boxes_to_centers_scales
 
@@ -63,8 +62,8 @@ def markdown_table(metrics, det_name, keypoint_name, threads):
 def evaluate_pipeline(det_dir, keypoint_dir, val_ann, image_root, out_dir, *, det_threshold=DET_THRESHOLD,
                       backend="auto", threads=2, names=None):
     """Score the two exports on the subsets of ``val_ann`` (module docstring); returns the metrics dict."""
-    from tasks.runtime.detector_predictor import DetectorPredictor
     from tasks.app.joint import DetectorBoxes, JointPipeline
+    from tasks.runtime.detector_predictor import DetectorPredictor
     from tasks.runtime.keypoint_predictor import KeypointPredictor
 
     out_dir = Path(out_dir)

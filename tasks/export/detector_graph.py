@@ -20,7 +20,6 @@ from paddle.framework import LayerHelper, in_dynamic_or_pir_mode
 
 from tasks.export.layout.detector_io import NMS_KEYS
 
-
 # What two runtimes may differ by, per output. Boxes are pixels, the mean of a softmax over bin
 # logits times the stride (64 px at the coarsest level): oneDNN vs dygraph moved boxes by
 # 1.5e-3 px at 192 with moderate logits, so a hundredth of a pixel. Scores are

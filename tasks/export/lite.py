@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from tasks.common.fingerprint import file_record
-from tasks.export.layout.files import PARAMS_FILE, PROGRAM_FILES
 from tasks.export.compare import FP32_TOL, NMS_STABLE_SCORE, compare_outputs, describe_failure, input_list
+from tasks.export.layout.files import PARAMS_FILE, PROGRAM_FILES
 from tasks.runtime.lite_env import LiteError, find_lite_python, lite_opt_script
 
 PROBE = Path(__file__).with_name("lite_probe.py")

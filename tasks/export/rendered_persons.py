@@ -43,9 +43,9 @@ def rendered_scenes():
 
 def person_crops(input_size, normalize):
     """The first ``CROPS`` persons, cropped as ``KeypointPredictor.preprocess`` crops: [N, 3, h, w]."""
-    from tasks.runtime.image_blob import ImageBlob
     from tasks.keypoint.geometry import boxes_to_centers_scales
     from tasks.keypoint.transforms import TopDownAffine
+    from tasks.runtime.image_blob import ImageBlob
 
     crop = TopDownAffine(tuple(input_size))
     crops = []

@@ -23,15 +23,16 @@ import paddle
 
 from tasks.common.atomic import atomic_path, write_json
 from tasks.common.config import add_overrides_argument, config_from_args
-from tasks.common.logs import progress_bar
-from tasks.common.weights import load_state
 from tasks.common.draw import draw_pose
 from tasks.common.loader import build_loader
+from tasks.common.logs import progress_bar
+from tasks.common.weights import load_state
 from tasks.keypoint.builders import build_codec, build_dataset
-from tasks.models.registry import build_model
 from tasks.keypoint.cocoeval import STAT_NAMES, oks_eval, person_results
 from tasks.keypoint.config import load_config
-from tasks.keypoint.geometry import flip_test as flip_average, to_image_coords
+from tasks.keypoint.geometry import flip_test as flip_average
+from tasks.keypoint.geometry import to_image_coords
+from tasks.models.registry import build_model
 
 __all__ = ["evaluate", "score_model", "predict_gt_boxes", "oks_eval"]
 

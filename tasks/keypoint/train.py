@@ -11,15 +11,15 @@ launcher takes a script path, not `-m`, so the project root must be importable:
 What the run writes, how it resumes after a kill (from the last checkpoint of the same
 signature) and how several devices share the work: tasks.engine.
 """
+from tasks.common.loader import build_loader
 from tasks.engine import TrainAdapter, TrainData
 from tasks.engine.entry import run_cli, train_on_list
-from tasks.common.loader import build_loader
 from tasks.keypoint.builders import build_dataset
-from tasks.models.registry import build_model
 from tasks.keypoint.cocoeval import STAT_NAMES
 from tasks.keypoint.config import load_config
 from tasks.keypoint.evaluate import score_model
 from tasks.keypoint.loss import KeypointMSELoss
+from tasks.models.registry import build_model
 
 
 class TinyPoseTraining(TrainAdapter):

@@ -9,12 +9,12 @@ An architecture is added in one place: an ``ArchitectureSpec`` naming its kind (
 ``DETECTOR``), config loader, builder and default configs, passed to ``register_architecture``
 (docs/adding-a-model.md; ``tasks.models.builtin`` registers TinyPose and PicoDet).
 """
+from tasks.models import builtin  # noqa: F401 (registers the shipped architectures)
 from tasks.models.detector_kind import DETECTOR
 from tasks.models.keypoint_kind import KEYPOINT
-from tasks.models.registry import (ARCHITECTURES, architecture, build_infer_cfg, build_model,
-                                   kind_configs, load_model_config, register_architecture, spec_named, spec_of)
+from tasks.models.registry import (ARCHITECTURES, architecture, build_infer_cfg, build_model, kind_configs,
+                                   load_model_config, register_architecture, spec_named, spec_of)
 from tasks.models.spec import ArchitectureSpec, ModelKind
-from tasks.models import builtin  # noqa: F401 (registers the shipped architectures)
 
 __all__ = ["ARCHITECTURES", "ArchitectureSpec", "DETECTOR", "KEYPOINT", "ModelKind", "architecture",
            "build_infer_cfg", "build_model", "kind_configs", "load_model_config",

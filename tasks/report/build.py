@@ -17,8 +17,7 @@ from tasks.report.browse import browse_source, records_by_id
 from tasks.report.error_analysis import analyse
 from tasks.report.images import ImageFolders
 from tasks.report.page import write_site
-from tasks.report.rejections import (RecordIndex, conversion_tiles, image_check_tiles, merge_tiles,
-                                     reason_groups)
+from tasks.report.rejections import RecordIndex, conversion_tiles, image_check_tiles, merge_tiles, reason_groups
 from tasks.report.thumbnails import Thumbnails
 
 __all__ = ["build_report", "ERROR_HELP"]

@@ -21,11 +21,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from tasks.export.layout.detector_io import boxes_and_scores
-from tasks.runtime.image_blob import ImageBlob
-from tasks.export.layout.infer_cfg import read_detector_export
-from tasks.runtime.open import open_runner
 from tasks.detection.nms import multiclass_nms
+from tasks.export.layout.detector_io import boxes_and_scores
+from tasks.export.layout.infer_cfg import read_detector_export
+from tasks.runtime.image_blob import ImageBlob
+from tasks.runtime.open import open_runner
 
 
 class DetectorPredictor:

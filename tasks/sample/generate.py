@@ -21,8 +21,8 @@ import numpy as np
 import yaml
 
 from tasks.sample.archive import write_if_changed, zip_bytes
-from tasks.sample.formats import aic_record, coco_annotation, coco_file, coco_image
 from tasks.sample.figures import background
+from tasks.sample.formats import aic_record, coco_annotation, coco_file, coco_image
 from tasks.sample.scenes import compose_scene
 
 SEED = 2017

@@ -78,8 +78,7 @@ def detector_infer_cfg(input_size, *, nms, architecture="PicoDet", with_nms=True
     (inputs image + scale_factor, outputs bbox + bbox_num) or in the caller (input image,
     outputs boxes + scores, PaddleDetection's order). Resize's ``target_size`` is [h, w], as PaddleDetection writes it.
     """
-    from tasks.export.layout.detector_io import DECODED_OUTPUTS
-    from tasks.export.layout.detector_io import DECODED_INPUTS, NMS_INPUTS, NMS_KEYS, NMS_OUTPUTS
+    from tasks.export.layout.detector_io import DECODED_INPUTS, DECODED_OUTPUTS, NMS_INPUTS, NMS_KEYS, NMS_OUTPUTS
 
     w, h = (int(v) for v in input_size)
     resize = {"type": "Resize", "interp": 2, "keep_ratio": False, "target_size": [h, w]}
