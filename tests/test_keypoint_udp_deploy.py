@@ -17,6 +17,7 @@ from tasks.models import build_model
 from tasks.runtime.keypoint_predictor import KeypointPredictor
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow   # trains a model
 UDP = {"codec": {"type": "UDPHeatmap", "sigma": 2}, "eval": {"udp_backproject": True}}
 
 

@@ -28,6 +28,7 @@ from tasks.runtime.keypoint_predictor import KeypointPredictor
 from toy_architecture import NAME, ToyHeatmapNet
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow   # trains a model
 PRODUCT = ("tasks", "pipeline", "configs", "schemas", "tools", "Makefile", "setup.cfg")
 
 
