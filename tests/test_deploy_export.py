@@ -1,6 +1,7 @@
 """Export: both programs (PIR model.json, legacy model.pdmodel) on one model.pdiparams, each
 reproducing the dygraph model, in PaddleDetection's layout; built from a config or a Layer."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from tasks.runtime.runners import PaddleInferenceRunner
 from tasks.transforms import IMAGENET_MEAN, IMAGENET_STD
 
 CONFIG = "configs/tinypose_128x96.yml"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +75,9 @@ def test_export_writes_both_programs_that_reproduce_dygraph(model, exported):
     # no interpolation op and no float64 array: oneDNN runs the PIR program (Paddle 3.3.1)
     assert "_interp" not in (out / "model.json").read_text()
     assert _float64_arrays(out / "model.json") == []
+    # the legacy program holds no call stack: no path or line of this checkout (same bytes anywhere)
+    legacy = (out / "model.pdmodel").read_bytes()
+    assert b"op_callstack" not in legacy and str(ROOT).encode() not in legacy
 
     x = fixed_inputs()
     expected = dygraph(model, x)

@@ -15,7 +15,9 @@ Which program ``paddle.jit.save`` writes is fixed by ``FLAGS_enable_pir_api`` wh
 is imported, so each program is written by a child process
 (``python -m tasks.export.inference_model JOB.json``) with that flag set. Paddle 3.3.1 writes the
 same parameter file in both modes; the export checks that it is byte-equal and that each
-program reproduces the dygraph model before it returns.
+program reproduces the dygraph model before it returns. The legacy program is written without
+the Python call stacks Paddle records on its ops (``drop_call_stacks``): an export depends on
+the network and its weights, not on where the code that traced it lies.
 """
 import json
 import os
@@ -290,6 +292,30 @@ def _child_main(job_path):
                  **{f"output_{i}": y.numpy() for i, y in enumerate(outputs)})
     spec = [paddle.static.InputSpec(shape=shape, dtype="float32", name=name) for name, shape in job["inputs"].items()]
     paddle.jit.save(paddle.jit.to_static(model, input_spec=spec, full_graph=True), job["out_prefix"])
+    if job["program"] == "legacy":
+        drop_call_stacks(Path(job["out_prefix"]).with_name(PROGRAM_FILES["legacy"]))
+
+
+def drop_call_stacks(program_path):
+    """Rewrite a legacy program file without its call stacks (``without_call_stacks``)."""
+    Path(program_path).write_bytes(without_call_stacks(Path(program_path).read_bytes()))
+
+
+def without_call_stacks(program: bytes) -> bytes:
+    """A serialized legacy program without the Python call stack ``paddle.jit.save`` records on
+    every op (``op_callstack``: file paths and line numbers of the code that traced it), so that
+    the same network gives the same bytes from any checkout; nothing that runs a program reads it."""
+    from paddle.base import core
+    from paddle.base.proto import framework_pb2
+
+    name = core.op_proto_and_checker_maker.kOpCreationCallstackAttrName()
+    desc = framework_pb2.ProgramDesc.FromString(program)
+    for block in desc.blocks:
+        for op in block.ops:
+            kept = [attr for attr in op.attrs if attr.name != name]
+            del op.attrs[:]
+            op.attrs.extend(kept)
+    return desc.SerializeToString()
 
 
 if __name__ == "__main__":
