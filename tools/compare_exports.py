@@ -73,8 +73,12 @@ def main(before, after):
     old, new = listed(before), listed(after)
     counts = {"same": 0, "same_ops": 0, "differ": 0, "only_before": 0, "only_after": 0}
     for name in sorted(old.keys() | new.keys()):
-        key = ("only_before" if name in old else "only_after") if name not in new or name not in old \
-            else compared(old[name], new[name])
+        if name not in new:
+            key = "only_before"
+        elif name not in old:
+            key = "only_after"
+        else:
+            key = compared(old[name], new[name])
         if key != "same":
             print(f"{key}: {name}")
         counts[key] += 1
