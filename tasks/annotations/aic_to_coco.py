@@ -194,6 +194,55 @@ def convert_aic(raw_json, images_dir, out_json, *, image_prefix=IMAGE_LINKS[aic_
                         clip_boxes, min_box_area, report_json, progress)
 
 
+def _image_size_or_problem(record, duplicate_ids, images_dir):
+    """((width, height), None) when ``record``'s image can be used, else (None, why not)."""
+    reason = _record_problem(record, duplicate_ids)
+    if reason is not None:
+        return None, reason
+    try:
+        return image_size(images_dir / f"{_image_id(record)}.jpg"), None
+    except FileNotFoundError:
+        return None, "image file missing"
+    except (OSError, ValueError):
+        return None, "unreadable image"
+
+
+def _converted_humans(record, humans, size, rejected, **options):
+    """[(human key, COCO annotation fields)] of the ``humans`` that convert (``convert_human``
+    with ``options``); each other one is added to ``rejected`` with its reason."""
+    kept = []
+    for human in humans:
+        result = convert_human(record["keypoint_annotations"].get(human), record["human_annotations"].get(human),
+                               *size, **options)
+        if isinstance(result, str):
+            rejected.add(record, human, result)
+        else:
+            kept.append((human, result))
+    return kept
+
+
+def _report(raw_json, parameters, records, images, annotations, input_humans, rejected):
+    """The conversion report: counts in and out, and every rejection with its reason. Checks that
+    each input image and human was either kept or rejected."""
+    rejected_humans, rejected_images = rejected.humans.total(), rejected.images.total()
+    assert input_humans == len(annotations) + rejected_humans, "human count invariant broken"
+    assert len(records) == len(images) + rejected_images, "image count invariant broken"
+    return {
+        "input": Path(raw_json).name,  # names only: the report is a function of the content
+        "parameters": parameters,
+        "input_images": len(records), "kept_images": len(images),
+        "rejected_images": rejected_images,
+        "input_humans": input_humans, "kept_humans": len(annotations),
+        "rejected_humans": rejected_humans,
+        "invariant": f"input_humans {input_humans} == kept {len(annotations)} + "
+                     f"rejected {rejected_humans}",
+        "rejected_humans_by_reason": dict(rejected.humans.most_common()),
+        "rejected_images_by_reason": dict(rejected.images.most_common()),
+        "rejections": [list(item) for item in rejected.items],
+        "rejected_records": rejected.records,
+    }
+
+
 def _convert(raw_json, images_dir, out_json, image_prefix, clip_boxes, min_box_area,
              report_json, progress):
     records = load_json(raw_json)
@@ -207,58 +256,25 @@ def _convert(raw_json, images_dir, out_json, image_prefix, clip_boxes, min_box_a
         humans = _human_keys(record)
         input_humans += len(humans)
         image_id = _image_id(record)
-        reason = _record_problem(record, duplicate_ids)
-        if reason is None:
-            path = images_dir / f"{image_id}.jpg"
-            try:
-                width, height = image_size(path)
-            except FileNotFoundError:
-                reason = "image file missing"
-            except (OSError, ValueError):
-                reason = "unreadable image"
+        size, reason = _image_size_or_problem(record, duplicate_ids, images_dir)
         if reason is not None:
             detail = f"image_id {image_id} is in several records" if reason == "duplicate image_id" else None
             rejected.image(record, humans, reason, detail)
             continue
-        kept = []
-        for human in humans:
-            result = convert_human(record["keypoint_annotations"].get(human),
-                                   record["human_annotations"].get(human), width, height,
-                                   clip_boxes=clip_boxes, min_box_area=min_box_area)
-            if isinstance(result, str):
-                rejected.add(record, human, result)
-            else:
-                kept.append((human, result))
+        kept = _converted_humans(record, humans, size, rejected, clip_boxes=clip_boxes, min_box_area=min_box_area)
         if not kept:
             rejected.image(record, [], "no valid human")
             continue
         new_image_id = len(images) + 1
         images.append({"id": new_image_id, "file_name": f"{prefix}{image_id}.jpg",
-                       "width": width, "height": height, "aic_id": image_id})
+                       "width": size[0], "height": size[1], "aic_id": image_id})
         for human, fields in kept:
-            annotations.append({"id": len(annotations) + 1, "image_id": new_image_id,
-                                "category_id": PERSON_ID, **fields, "iscrowd": 0,
-                                "aic_id": f"{image_id}/{human}"})
-    rejected_humans, rejected_images = rejected.humans.total(), rejected.images.total()
-    assert input_humans == len(annotations) + rejected_humans, "human count invariant broken"
-    assert len(records) == len(images) + rejected_images, "image count invariant broken"
+            annotations.append({"id": len(annotations) + 1, "image_id": new_image_id, "category_id": PERSON_ID,
+                                **fields, "iscrowd": 0, "aic_id": f"{image_id}/{human}"})
     out_json.write_bytes(orjson.dumps(
         {"images": images, "annotations": annotations, "categories": [person_category()]}))
-    report = {
-        "input": Path(raw_json).name,  # names only: the report is a function of the content
-        "parameters": {"image_prefix": image_prefix, "clip_boxes": clip_boxes,
-                       "min_box_area": min_box_area},
-        "input_images": len(records), "kept_images": len(images),
-        "rejected_images": rejected_images,
-        "input_humans": input_humans, "kept_humans": len(annotations),
-        "rejected_humans": rejected_humans,
-        "invariant": f"input_humans {input_humans} == kept {len(annotations)} + "
-                     f"rejected {rejected_humans}",
-        "rejected_humans_by_reason": dict(rejected.humans.most_common()),
-        "rejected_images_by_reason": dict(rejected.images.most_common()),
-        "rejections": [list(item) for item in rejected.items],
-        "rejected_records": rejected.records,
-    }
+    report = _report(raw_json, {"image_prefix": image_prefix, "clip_boxes": clip_boxes, "min_box_area": min_box_area},
+                     records, images, annotations, input_humans, rejected)
     if report_json is not None:
         Path(report_json).write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
     return report
