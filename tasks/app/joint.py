@@ -192,6 +192,20 @@ def _with_boxes(frames, pipeline):
         yield frame, pipeline.boxes(frame)
 
 
+def _claim_outputs(media, out_dir):
+    """Where ``media``'s drawn frames go in ``out_dir`` (the drawn video, or ``out_dir`` for images),
+    claimed with keypoints.json (``tasks.app.out_folder.claim``); a place that would replace the
+    input is refused."""
+    drawn = video_output_path(media.path, out_dir) if media.is_video else out_dir
+    if media.is_video and drawn.resolve() == media.path.resolve():
+        raise MediaError(f"--out {out_dir} holds the input video: the drawn video would replace it")
+    input_dir = media.path if media.path.is_dir() else media.path.parent
+    if not media.is_video and out_dir.resolve() == input_dir.resolve():
+        raise MediaError(f"--out {out_dir} is the input folder: the drawn images would replace the inputs")
+    claim(out_dir, [drawn.name] if media.is_video else [path.name for path in media.files], RESULTS_NAME)
+    return drawn
+
+
 def run(pipeline, media, out_dir, *, score_thr=0.3, draw_boxes=True, progress=None, background_io=True,
         boxes_ahead=False):
     """``pipeline`` (a ``JointPipeline``) on every frame of ``media``
@@ -212,13 +226,7 @@ def run(pipeline, media, out_dir, *, score_thr=0.3, draw_boxes=True, progress=No
         raise ValueError("run: boxes_ahead with a box source that follows the persons of the frame before "
                          f"({type(pipeline.box_source).__name__}): each frame's boxes need the one before done")
     out_dir = Path(out_dir)
-    drawn = video_output_path(media.path, out_dir) if media.is_video else out_dir
-    if media.is_video and drawn.resolve() == media.path.resolve():
-        raise MediaError(f"--out {out_dir} holds the input video: the drawn video would replace it")
-    input_dir = media.path if media.path.is_dir() else media.path.parent
-    if not media.is_video and out_dir.resolve() == input_dir.resolve():
-        raise MediaError(f"--out {out_dir} is the input folder: the drawn images would replace the inputs")
-    claim(out_dir, [drawn.name] if media.is_video else [path.name for path in media.files], RESULTS_NAME)
+    drawn = _claim_outputs(media, out_dir)
     writer = open_video_writer(drawn, media.fps, media.size) if media.is_video else None
     records, frames, persons = [], 0, 0
     times = pipeline.times
