@@ -16,7 +16,7 @@ is imported, so each program is written by a child process
 (``python -m tasks.export.inference_model JOB.json``) with that flag set. Paddle 3.3.1 writes the
 same parameter file in both modes; the export checks that it is byte-equal and that each
 program reproduces the dygraph model before it returns. The legacy program is written without
-the Python call stacks Paddle records on its ops (``drop_call_stacks``): an export depends on
+the Python call stacks Paddle records on its ops (``without_call_stacks``): an export depends on
 the network and its weights, not on where the code that traced it lies.
 """
 import json
@@ -293,12 +293,8 @@ def _child_main(job_path):
     spec = [paddle.static.InputSpec(shape=shape, dtype="float32", name=name) for name, shape in job["inputs"].items()]
     paddle.jit.save(paddle.jit.to_static(model, input_spec=spec, full_graph=True), job["out_prefix"])
     if job["program"] == "legacy":
-        drop_call_stacks(Path(job["out_prefix"]).with_name(PROGRAM_FILES["legacy"]))
-
-
-def drop_call_stacks(program_path):
-    """Rewrite a legacy program file without its call stacks (``without_call_stacks``)."""
-    Path(program_path).write_bytes(without_call_stacks(Path(program_path).read_bytes()))
+        program = Path(job["out_prefix"]).with_name(PROGRAM_FILES["legacy"])
+        program.write_bytes(without_call_stacks(program.read_bytes()))
 
 
 def without_call_stacks(program: bytes) -> bytes:
